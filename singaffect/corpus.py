@@ -1,0 +1,238 @@
+"""Corpus adapters: turn a folder of recordings into a table of clips with labels.
+
+Three layouts plug in through ``data.corpus`` without code changes:
+
+* ``ravdess`` -- RAVDESS file names ``MM-VV-EE-II-SS-RR-AA`` carry every label;
+* ``evaluation_txt`` -- a lab manifest of ``filename score`` lines (scores 0..score_max);
+* ``csv`` -- a manifest with columns ``path,speaker,song,target``.
+
+Every manifest path must stay inside the corpus root; labels outside the known
+sets are errors that name the file.
+"""
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from singaffect.errors import SingaffectError
+
+AUDIO_SUFFIXES = (".flac", ".wav", ".ogg", ".aiff", ".aif")
+
+EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful")
+RAVDESS_EMOTION_CODES = {f"{i + 1:02d}": name for i, name in enumerate(EMOTIONS)}
+RAVDESS_INTENSITY_CODES = {"01": "normal", "02": "strong"}
+STATEMENTS = {"01": "Kids are talking by the door", "02": "Dogs are sitting by the door"}
+
+
+class CorpusError(SingaffectError, ValueError):
+    """The corpus layout or a label is wrong; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One source recording and its labels, as written to ``manifest.csv``."""
+
+    clip_id: str
+    path: str          # relative to the corpus root
+    speaker: str
+    gender: str
+    statement: str     # RAVDESS statement, or the song of a private corpus
+    repetition: str
+    emotion: str       # one of EMOTIONS, or "" when the corpus has none
+    intensity: str     # normal | strong | "" (private corpora)
+    enthusiasm: float  # regression target in [0, 1]
+
+
+MANIFEST_COLUMNS = tuple(f.name for f in fields(Clip))
+
+
+def parse_ravdess_name(name: str) -> dict[str, str | float]:
+    """Labels of a RAVDESS song file name, e.g. ``03-02-05-02-01-01-12.flac``."""
+    stem = Path(name).name.split(".")[0]
+    parts = stem.split("-")
+    if len(parts) != 7 or not all(re.fullmatch(r"\d\d", p) for p in parts):
+        raise CorpusError(f"{name}: not a RAVDESS name MM-VV-EE-II-SS-RR-AA")
+    modality, channel, emotion, intensity, statement, repetition, actor = parts
+    if channel != "02":
+        raise CorpusError(f"{name}: vocal channel {channel} is not song (02)")
+    if emotion not in RAVDESS_EMOTION_CODES:
+        raise CorpusError(f"{name}: unknown emotion code {emotion} (song has 01-06)")
+    if intensity not in RAVDESS_INTENSITY_CODES:
+        raise CorpusError(f"{name}: unknown intensity code {intensity}")
+    if emotion == "01" and intensity == "02":
+        raise CorpusError(f"{name}: neutral has no strong intensity in RAVDESS")
+    if statement not in STATEMENTS:
+        raise CorpusError(f"{name}: unknown statement code {statement}")
+    if repetition not in ("01", "02"):
+        raise CorpusError(f"{name}: unknown repetition code {repetition}")
+    if not 1 <= int(actor) <= 24:
+        raise CorpusError(f"{name}: unknown actor {actor}")
+    return {
+        "speaker": actor,
+        "gender": "male" if int(actor) % 2 else "female",
+        "statement": statement,
+        "repetition": repetition,
+        "emotion": RAVDESS_EMOTION_CODES[emotion],
+        "intensity": RAVDESS_INTENSITY_CODES[intensity],
+        "enthusiasm": 1.0 if intensity == "02" else 0.0,
+    }
+
+
+# Lab recordings: ``l_f01_elly_h1_e1_nm30.wav`` (prefix, singer, song, take fields) and
+# ``m01fh1_1.wav`` (singer m01, song letter, style letter, take, _part).
+_LAB_LONG = re.compile(r"^[a-z]+_(?P<singer>[mf]\d+)_(?P<song>[a-z]+)_(?P<rest>.+)$", re.I)
+_LAB_SHORT = re.compile(r"^(?P<singer>[mf]\d+)(?P<song>[a-z])(?P<style>[a-z])(?P<take>\d+)_(?P<part>\d+)$", re.I)
+
+
+def parse_lab_name(name: str) -> dict[str, str]:
+    """Singer, gender and song of a lab file name; unknown fields are ``""``."""
+    stem = Path(name).stem
+    for pattern in (_LAB_LONG, _LAB_SHORT):
+        match = pattern.match(stem)
+        if match:
+            singer = match["singer"].lower()
+            return {
+                "speaker": singer,
+                "gender": {"m": "male", "f": "female"}[singer[0]],
+                "statement": match["song"].lower(),
+                "repetition": match.groupdict().get("take") or "",
+            }
+    return {"speaker": "", "gender": "", "statement": "", "repetition": ""}
+
+
+def _inside_root(root: Path, relative: str, origin: str) -> Path:
+    """Resolve ``relative`` under ``root`` and refuse anything that escapes it."""
+    try:
+        resolved = (root / relative).resolve(strict=True)
+    except FileNotFoundError:
+        raise CorpusError(f"{origin}: file '{relative}' does not exist under {root}") from None
+    except (RuntimeError, OSError) as error:  # symlink loops and friends
+        raise CorpusError(f"{origin}: cannot resolve '{relative}' ({error})") from None
+    if not resolved.is_relative_to(root.resolve()):
+        raise CorpusError(f"{origin}: path '{relative}' escapes the corpus root {root}")
+    if not resolved.is_file():
+        raise CorpusError(f"{origin}: '{relative}' is not a file")
+    return resolved
+
+
+def _clip_id(relative: str) -> str:
+    return str(Path(relative).with_suffix("")).replace("\\", "/").replace("/", "__")
+
+
+def _check_unique(clips: list[Clip]) -> list[Clip]:
+    seen: dict[str, str] = {}
+    for clip in clips:
+        if clip.clip_id in seen:
+            raise CorpusError(f"duplicate clip id '{clip.clip_id}': {seen[clip.clip_id]} and {clip.path}")
+        seen[clip.clip_id] = clip.path
+    return clips
+
+
+def list_ravdess(root: Path) -> list[Clip]:
+    """All RAVDESS song files under ``root``, sorted by path, labelled from their names."""
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    if not files:
+        raise CorpusError(f"{root}: no audio files ({', '.join(AUDIO_SUFFIXES)}) found")
+    clips = []
+    for path in files:
+        relative = path.relative_to(root).as_posix()
+        labels = parse_ravdess_name(relative)
+        _inside_root(root, relative, relative)
+        clips.append(Clip(clip_id=path.stem, path=relative, **labels))
+    return _check_unique(clips)
+
+
+def _private_clip(root: Path, relative: str, speaker: str, song: str, score: float,
+                  score_max: float, origin: str) -> Clip:
+    _inside_root(root, relative, origin)
+    if not 0.0 <= score <= score_max:
+        raise CorpusError(f"{origin}: score {score} of '{relative}' is outside 0..{score_max}")
+    parsed = parse_lab_name(relative)
+    return Clip(
+        clip_id=_clip_id(relative), path=relative,
+        speaker=speaker or parsed["speaker"], gender=parsed["gender"],
+        statement=song or parsed["statement"], repetition=parsed["repetition"],
+        emotion="", intensity="", enthusiasm=score / score_max,
+    )
+
+
+def list_evaluation_txt(root: Path, manifest: Path, score_max: float) -> list[Clip]:
+    """Clips of a lab ``Evaluation.txt``: one ``filename score`` pair per line."""
+    clips = []
+    for number, line in enumerate(manifest.read_text().splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        origin = f"{manifest}:{number}"
+        parts = line.split()
+        if len(parts) != 2:
+            raise CorpusError(f"{origin}: expected 'filename score', got {line!r}")
+        try:
+            score = float(parts[1])
+        except ValueError:
+            raise CorpusError(f"{origin}: score {parts[1]!r} is not a number") from None
+        clips.append(_private_clip(root, parts[0], "", "", score, score_max, origin))
+    if not clips:
+        raise CorpusError(f"{manifest}: no clips listed")
+    return _check_unique(clips)
+
+
+def list_csv(root: Path, manifest: Path, score_max: float) -> list[Clip]:
+    """Clips of a CSV manifest with columns ``path,speaker,song,target``."""
+    with manifest.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"path", "speaker", "song", "target"} - set(reader.fieldnames or [])
+        if missing:
+            raise CorpusError(f"{manifest}: missing columns {sorted(missing)}")
+        clips = []
+        for number, row in enumerate(reader, start=2):
+            origin = f"{manifest}:{number}"
+            try:
+                score = float(row["target"])
+            except ValueError:
+                raise CorpusError(f"{origin}: target {row['target']!r} is not a number") from None
+            clips.append(_private_clip(root, row["path"], row["speaker"], row["song"], score, score_max, origin))
+    if not clips:
+        raise CorpusError(f"{manifest}: no clips listed")
+    return _check_unique(clips)
+
+
+def list_clips(corpus: str, root: str | Path, manifest: str = "", score_max: float = 2.0) -> list[Clip]:
+    """The clips of a corpus, in a stable order, with labels checked."""
+    root = Path(root)
+    if not root.is_dir():
+        raise CorpusError(f"corpus folder '{root}' (params key data.root) does not exist")
+    if corpus == "ravdess":
+        return list_ravdess(root)
+    if not manifest:
+        raise CorpusError(f"params key data.manifest must name the manifest of a '{corpus}' corpus")
+    manifest_path = root / manifest
+    if not manifest_path.is_file():
+        raise CorpusError(f"manifest '{manifest_path}' (params key data.manifest) does not exist")
+    if corpus == "evaluation_txt":
+        return list_evaluation_txt(root, manifest_path, score_max)
+    if corpus == "csv":
+        return list_csv(root, manifest_path, score_max)
+    raise CorpusError(f"unknown corpus '{corpus}' (params key data.corpus)")
+
+
+def write_manifest(path: Path, rows: Iterable[dict], columns: Sequence[str] | None = None) -> None:
+    """Write rows as CSV with a fixed column order (byte-stable)."""
+    rows = list(rows)
+    columns = list(columns or (rows[0] if rows else MANIFEST_COLUMNS))
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def read_manifest(path: Path) -> list[dict[str, str]]:
+    """Rows of a manifest CSV as dicts of strings."""
+    with Path(path).open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def clip_row(clip: Clip) -> dict:
+    return asdict(clip)

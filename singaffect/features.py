@@ -1,0 +1,36 @@
+"""Fixed-length audio and the features computed from it.
+
+``pad_or_trim`` makes every clip ``pad.seconds`` long; ``log_mel`` turns a batch of
+fixed-length clips into log-mel spectrograms in one vectorised librosa call.
+"""
+from __future__ import annotations
+
+import librosa
+import numpy as np
+
+
+def pad_or_trim(samples: np.ndarray, length: int) -> tuple[np.ndarray, int]:
+    """``samples`` zero-padded or cut at the end to ``length``; also how many samples were cut."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.size >= length:
+        return samples[:length].copy(), int(samples.size - length)
+    out = np.zeros(length, dtype=np.float32)
+    out[:samples.size] = samples
+    return out, 0
+
+
+def n_frames(n_samples: int, hop_length: int) -> int:
+    """Frames librosa gives a centred STFT of ``n_samples``."""
+    return 1 + n_samples // hop_length
+
+
+def log_mel(batch: np.ndarray, sample_rate: int, n_fft: int, hop_length: int, n_mels: int) -> np.ndarray:
+    """Log-mel power (dB, absolute reference) of a ``(clips, samples)`` batch.
+
+    The reference is fixed at 1.0 rather than each clip's maximum so that loudness,
+    part of how enthusiasm sounds, survives into the features.
+    """
+    batch = np.atleast_2d(np.asarray(batch, dtype=np.float32))
+    power = librosa.feature.melspectrogram(
+        y=batch, sr=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, power=2.0)
+    return librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None).astype(np.float32)

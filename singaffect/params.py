@@ -1,0 +1,167 @@
+"""Load and validate ``params.yaml`` before any stage does work.
+
+Every key the pipeline understands is declared once in ``SCHEMA``; a stage asks for
+the sections it reads, and anything unknown, mistyped or out of range is a
+``ParamsError`` that names the key (and suggests the closest known one for typos).
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from singaffect.errors import SingaffectError
+
+
+class ParamsError(SingaffectError, ValueError):
+    """A params value is missing, unknown or out of range; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    kind: type | tuple[type, ...]
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] | None = None
+    item: type | tuple[type, ...] | None = None  # element type(s) for lists
+
+    def check(self, key: str, value: Any) -> None:
+        kinds = self.kind if isinstance(self.kind, tuple) else (self.kind,)
+        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            names = "/".join(k.__name__ for k in kinds)
+            raise ParamsError(f"params key '{key}': expected {names}, got {value!r}")
+        if self.choices is not None and value not in self.choices:
+            raise ParamsError(f"params key '{key}': {value!r} is not one of {list(self.choices)}")
+        if self.low is not None and value < self.low:
+            raise ParamsError(f"params key '{key}': {value!r} is below the minimum {self.low}")
+        if self.high is not None and value > self.high:
+            raise ParamsError(f"params key '{key}': {value!r} is above the maximum {self.high}")
+        if self.item is not None:
+            for element in value:
+                if not isinstance(element, self.item) or isinstance(element, bool):
+                    raise ParamsError(f"params key '{key}': element {element!r} has the wrong type")
+
+
+def _prob() -> Spec:
+    return Spec(float, 0.0, 1.0)
+
+
+SCHEMA: dict[str, Any] = {
+    "data": {
+        "corpus": Spec(str, choices=("ravdess", "evaluation_txt", "csv")),
+        "root": Spec(str),
+        "manifest": Spec(str),
+        "score_max": Spec(float, low=1e-9),
+        "sample_rate": Spec(int, 4000, 192000),
+        "on_error": Spec(str, choices=("fail", "skip")),
+        "max_rejected_fraction": _prob(),
+        "silence_rms": Spec(float, 0.0, 1.0),
+    },
+    "augment": {
+        "copies": Spec(int, 0, 100),
+        "seed": Spec(int, 0),
+        "gaussian_noise": {"p": _prob(), "min_amplitude": Spec(float, 0.0, 1.0), "max_amplitude": Spec(float, 0.0, 1.0)},
+        "time_stretch": {"p": _prob(), "min_rate": Spec(float, 0.1, 10.0), "max_rate": Spec(float, 0.1, 10.0)},
+        "pitch_shift": {"p": _prob(), "min_semitones": Spec(float, -24.0, 24.0), "max_semitones": Spec(float, -24.0, 24.0)},
+        "shift": {"p": _prob(), "min_shift": Spec(float, -1.0, 1.0), "max_shift": Spec(float, -1.0, 1.0)},
+        "gain": {"p": _prob(), "min_gain_db": Spec(float, -60.0, 60.0), "max_gain_db": Spec(float, -60.0, 60.0)},
+        "polarity_inversion": {"p": _prob()},
+        "stretch_method": Spec(str, choices=("signalsmith_stretch", "librosa_phase_vocoder")),
+    },
+    "pad": {"seconds": Spec(float, 0.1, 600.0), "max_trim_fraction": _prob()},
+    "mel": {
+        "n_fft": Spec(int, 64, 16384),
+        "hop_length": Spec(int, 16, 16384),
+        "n_mels": Spec(int, 8, 512),
+        "dtype": Spec(str, choices=("float16", "float32")),
+    },
+    "split": {
+        "strategy": Spec(str, choices=("group", "speaker", "statement", "random")),
+        "seed": Spec(int, 0),
+        "val_fraction": Spec(float, 0.0, 0.9),
+        "test_fraction": Spec(float, 0.0, 0.9),
+        "test_speakers": Spec(list, item=(int, str)),
+        "val_speakers": Spec(list, item=(int, str)),
+        "train_statement": Spec(int, 1, 99),
+    },
+    "train": {
+        "task": Spec(str, choices=("emotion", "enthusiasm")),
+        "model": Spec(str, choices=("compact_cnn", "seed_cnn")),
+        "epochs": Spec(int, 1, 10000),
+        "batch_size": Spec(int, 1, 4096),
+        "learning_rate": Spec(float, 1e-7, 1.0),
+        "patience": Spec(int, 0, 10000),
+        "seed": Spec(int, 0),
+        "normalization": Spec(str, choices=("standard", "minmax")),
+    },
+    "compute": {"n_jobs": Spec(int, -1, 256), "chunk_size": Spec(int, 1, 100000)},
+}
+
+# Cross-key rules: (low key, high key) pairs that must be ordered.
+_ORDERED = [
+    ("augment.gaussian_noise.min_amplitude", "augment.gaussian_noise.max_amplitude"),
+    ("augment.time_stretch.min_rate", "augment.time_stretch.max_rate"),
+    ("augment.pitch_shift.min_semitones", "augment.pitch_shift.max_semitones"),
+    ("augment.shift.min_shift", "augment.shift.max_shift"),
+    ("augment.gain.min_gain_db", "augment.gain.max_gain_db"),
+]
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+_SCHEMA_FLAT: dict[str, Spec] = _flatten(SCHEMA)
+
+
+def validate(params: dict[str, Any], sections: Iterable[str] | None = None) -> None:
+    """Raise ``ParamsError`` for the first unknown, missing or invalid key in ``sections``."""
+    if not isinstance(params, dict):
+        raise ParamsError("params file must hold a mapping of sections")
+    wanted = list(sections) if sections is not None else list(SCHEMA)
+    for section in params:
+        if section not in SCHEMA:
+            raise ParamsError(_unknown(section, list(SCHEMA)))
+    flat = _flatten({s: params.get(s, {}) for s in params})
+    for key in flat:
+        if key not in _SCHEMA_FLAT:
+            raise ParamsError(_unknown(key, list(_SCHEMA_FLAT)))
+    for key, spec in _SCHEMA_FLAT.items():
+        if key.split(".")[0] not in wanted:
+            continue
+        if key not in flat:
+            raise ParamsError(f"params key '{key}' is missing")
+        spec.check(key, flat[key])
+    for low, high in _ORDERED:
+        if low.split(".")[0] in wanted and flat[low] > flat[high]:
+            raise ParamsError(f"params key '{low}' ({flat[low]}) must not exceed '{high}' ({flat[high]})")
+
+
+def _unknown(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown params key '{key}'{hint}"
+
+
+def load(path: str | Path = "params.yaml", sections: Iterable[str] | None = None) -> dict[str, Any]:
+    """Safe-load ``path`` and validate the sections a stage reads."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"params file '{path}' not found")
+    with path.open() as handle:
+        params = yaml.safe_load(handle) or {}
+    validate(params, sections)
+    return params

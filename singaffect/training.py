@@ -1,0 +1,137 @@
+"""Feed log-mel rows from HDF5 to Keras in batches and train with early stopping.
+
+The mel file is never loaded whole: ``MelBatches`` reads one batch of rows at a
+time, and train-split statistics are accumulated chunk by chunk.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import h5py
+import keras
+import numpy as np
+
+from singaffect.corpus import EMOTIONS
+from singaffect.errors import SingaffectError
+
+
+class TargetError(SingaffectError, ValueError):
+    """The corpus has no labels for the requested task."""
+
+
+def targets_for_task(rows: Sequence[dict[str, str]], task: str) -> np.ndarray:
+    """Class indices (emotion) or scores in [0, 1] (enthusiasm) for manifest rows."""
+    if task == "emotion":
+        unknown = sorted({r["emotion"] for r in rows} - set(EMOTIONS))
+        if unknown:
+            raise TargetError(f"params key train.task=emotion: clips have emotion labels {unknown} "
+                              f"outside {list(EMOTIONS)} (a private corpus has no emotion labels)")
+        return np.array([EMOTIONS.index(r["emotion"]) for r in rows], dtype=np.int32)
+    if task == "enthusiasm":
+        return np.array([float(r["enthusiasm"]) for r in rows], dtype=np.float32)
+    raise TargetError(f"params key train.task: unknown task {task!r}")
+
+
+def read_rows(dataset: h5py.Dataset, rows: np.ndarray) -> np.ndarray:
+    """``dataset[rows]`` for any order of row indices (h5py wants them increasing)."""
+    order = np.argsort(rows, kind="stable")
+    block = dataset[rows[order]]
+    out = np.empty_like(block)
+    out[order] = block
+    return out
+
+
+def train_statistics(mel_path: Path, rows: np.ndarray, chunk: int = 256) -> dict[str, np.ndarray]:
+    """Per-band mean/variance and global min/max of the train rows, streamed in chunks."""
+    rows = np.sort(rows)
+    with h5py.File(mel_path, "r") as handle:
+        mel = handle["mel"]
+        n_mels = mel.shape[1]
+        total = np.zeros(n_mels)
+        total_sq = np.zeros(n_mels)
+        count = 0
+        low, high = np.inf, -np.inf
+        for start in range(0, len(rows), chunk):
+            block = mel[rows[start:start + chunk]].astype(np.float64)
+            total += block.sum(axis=(0, 2))
+            total_sq += np.square(block).sum(axis=(0, 2))
+            count += block.shape[0] * block.shape[2]
+            low, high = min(low, block.min()), max(high, block.max())
+    mean = total / count
+    variance = np.maximum(total_sq / count - mean ** 2, 1e-6)
+    return {"mean": mean.astype(np.float32), "variance": variance.astype(np.float32),
+            "min": np.float32(low), "max": np.float32(high)}
+
+
+class MelBatches(keras.utils.PyDataset):
+    """Batches ``(log_mel[..., None], target)`` read from ``mel.h5`` on demand."""
+
+    def __init__(self, mel_path: Path, rows: np.ndarray, targets: np.ndarray | None, batch_size: int,
+                 shuffle_seed: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.mel_path = Path(mel_path)
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.targets = targets
+        self.batch_size = batch_size
+        self.shuffle_seed = shuffle_seed
+        self.epoch = 0
+        self.order = np.arange(len(self.rows))
+        self._handle: h5py.File | None = None
+        self._reshuffle()
+
+    def _reshuffle(self) -> None:
+        if self.shuffle_seed is not None:
+            self.order = np.random.default_rng((self.shuffle_seed, self.epoch)).permutation(len(self.rows))
+
+    def __len__(self) -> int:
+        return int(np.ceil(len(self.rows) / self.batch_size))
+
+    def __getitem__(self, index: int):
+        if self._handle is None:
+            self._handle = h5py.File(self.mel_path, "r")
+        picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        x = read_rows(self._handle["mel"], self.rows[picked]).astype(np.float32)[..., None]
+        if self.targets is None:
+            return (x,)
+        return x, self.targets[picked]
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self._reshuffle()
+
+
+class LiveLogger(keras.callbacks.Callback):
+    """Log each epoch's metrics through DVCLive's ``Live`` (backend-agnostic, unlike its Keras callback)."""
+
+    def __init__(self, live: Any):
+        super().__init__()
+        self.live = live
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for name, value in sorted((logs or {}).items()):
+            if name == "learning_rate":
+                continue
+            split = "val" if name.startswith("val_") else "train"
+            self.live.log_metric(f"{split}/{name.removeprefix('val_')}", float(value))
+        self.live.next_step()
+
+
+def fit(model: keras.Model, train: MelBatches, val: MelBatches, epochs: int, patience: int,
+        callbacks: Sequence[keras.callbacks.Callback] = ()) -> keras.callbacks.History:
+    """Train with early stopping on validation loss, restoring the best weights."""
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    return model.fit(train, validation_data=val, epochs=epochs, callbacks=[stop, *callbacks], verbose=2)
+
+
+def predict(model: keras.Model, batches: MelBatches) -> np.ndarray:
+    return np.asarray(model.predict(batches, verbose=0))
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and the backend; ask TensorFlow for deterministic ops."""
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()

@@ -1,0 +1,52 @@
+"""augment: original + augment.copies audiomentations copies per clip -> data/augmented/."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tqdm import tqdm  # noqa: E402
+
+from singaffect import augmentation, corpus, params, stage, storage  # noqa: E402
+from singaffect.compute import ordered_map  # noqa: E402
+
+RAW = Path("data/raw")
+OUT = Path("data/augmented")
+
+
+def augment_chunk(clips: list, clip_ids: list[str], sample_rate: int, augment: dict) -> list[list]:
+    augmenter = augmentation.build_augmenter(augment)
+    return [augmentation.clip_copies(augmenter, samples, sample_rate, augment["seed"], clip_id, augment["copies"])
+            for samples, clip_id in zip(clips, clip_ids)]
+
+
+def main() -> None:
+    p = params.load(sections=["augment", "compute"])
+    augment = p["augment"]
+    rows = corpus.read_manifest(RAW / "manifest.csv")
+    chunks = storage.chunk_ranges(len(rows), p["compute"]["chunk_size"])
+    out_rows = []
+    with storage.ClipAudioReader(RAW / "audio.h5") as reader, \
+            storage.atomic_outputs(OUT / "audio.h5", OUT / "manifest.csv") as tmp:
+        if len(reader) != len(rows):
+            raise corpus.CorpusError(f"{RAW}: audio.h5 holds {len(reader)} clips, manifest.csv {len(rows)}")
+        work = ((reader.clips(a, b), [r["clip_id"] for r in rows[a:b]], reader.sample_rate, augment)
+                for a, b in chunks)
+        with storage.create_h5(tmp[0]) as handle:
+            writer = storage.ClipAudioWriter(handle, reader.sample_rate)
+            progress = tqdm(total=len(rows), desc="augment", unit="clip")
+            for (a, b), copies_per_clip in zip(chunks, ordered_map(augment_chunk, work, p["compute"]["n_jobs"])):
+                for row, copies in zip(rows[a:b], copies_per_clip):
+                    writer.append(copies)
+                    out_rows.extend({**row, "copy": copy} for copy in range(len(copies)))
+                progress.update(b - a)
+            progress.close()
+            writer.close()
+        corpus.write_manifest(tmp[1], out_rows)
+    stage.log.info("augment: %d clips -> %d rows (%d copies each) in %s",
+                   len(rows), len(out_rows), augment["copies"], OUT)
+
+
+if __name__ == "__main__":
+    stage.run(main)

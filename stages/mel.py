@@ -1,0 +1,47 @@
+"""mel: log-mel spectrogram of every padded row -> data/mel/mel.h5 (rows x n_mels x frames)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import h5py  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from singaffect import features, params, stage, storage  # noqa: E402
+from singaffect.compute import ordered_map  # noqa: E402
+
+PADDED = Path("data/padded/audio.h5")
+OUT = Path("data/mel/mel.h5")
+
+
+def mel_chunk(path: str, start: int, stop: int, sample_rate: int, mel: dict) -> object:
+    """Workers read their own rows, so only spectrograms cross process boundaries."""
+    with h5py.File(path, "r") as handle:
+        batch = handle["audio"][start:stop]
+    return features.log_mel(batch, sample_rate, mel["n_fft"], mel["hop_length"], mel["n_mels"]).astype(mel["dtype"])
+
+
+def main() -> None:
+    p = params.load(sections=["mel", "compute"])
+    mel = p["mel"]
+    with h5py.File(PADDED, "r") as padded:
+        sample_rate = int(padded.attrs["sample_rate"])
+        n_rows, n_samples = padded["audio"].shape
+    frames = features.n_frames(n_samples, mel["hop_length"])
+    chunks = storage.chunk_ranges(n_rows, p["compute"]["chunk_size"])
+    work = ((str(PADDED), a, b, sample_rate, mel) for a, b in chunks)
+    with storage.atomic_outputs(OUT) as tmp, storage.create_h5(tmp[0]) as handle:
+        for key, value in (("sample_rate", sample_rate), ("n_samples", n_samples), ("n_fft", mel["n_fft"]),
+                           ("hop_length", mel["hop_length"]), ("n_mels", mel["n_mels"])):
+            handle.attrs[key] = int(value)
+        out = storage.create_rows(handle, "mel", n_rows, (mel["n_mels"], frames), mel["dtype"])
+        for (a, b), block in tqdm(zip(chunks, ordered_map(mel_chunk, work, p["compute"]["n_jobs"])),
+                                  total=len(chunks), desc="mel", unit="chunk"):
+            out[a:b] = block
+    stage.log.info("mel: %d rows of %dx%d (%s) -> %s", n_rows, mel["n_mels"], frames, mel["dtype"], OUT)
+
+
+if __name__ == "__main__":
+    stage.run(main)

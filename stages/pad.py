@@ -1,0 +1,51 @@
+"""pad: pad or trim every augmented row to pad.seconds -> data/padded/audio.h5 (rows x samples)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from singaffect import audio_io, corpus, features, params, stage, storage  # noqa: E402
+
+AUGMENTED = Path("data/augmented")
+OUT = Path("data/padded/audio.h5")
+REPORT = Path("metrics/pad.json")
+CHUNK_ROWS = 64
+
+
+def main() -> None:
+    p = params.load(sections=["pad", "data"])
+    rows = corpus.read_manifest(AUGMENTED / "manifest.csv")
+    trimmed, silent = [], []
+    with storage.ClipAudioReader(AUGMENTED / "audio.h5") as reader, storage.atomic_outputs(OUT, REPORT) as tmp:
+        length = int(round(p["pad"]["seconds"] * reader.sample_rate))
+        with storage.create_h5(tmp[0]) as handle:
+            handle.attrs["sample_rate"] = reader.sample_rate
+            handle.attrs["n_samples"] = length
+            out = storage.create_rows(handle, "audio", len(reader), (length,), "float32", rows_per_chunk=8)
+            for a, b in tqdm(storage.chunk_ranges(len(reader), CHUNK_ROWS), desc="pad", unit="chunk"):
+                block = np.empty((b - a, length), dtype=np.float32)
+                for i, clip in enumerate(reader.clips(a, b)):
+                    block[i], cut = features.pad_or_trim(clip, length)
+                    if cut > p["pad"]["max_trim_fraction"] * len(clip):
+                        trimmed.append(a + i)
+                    if audio_io.rms(block[i]) < p["data"]["silence_rms"]:
+                        silent.append(a + i)
+                out[a:b] = block
+        tmp[1].write_text(json.dumps({
+            "rows": len(rows), "length_samples": length,
+            "trimmed_over_limit": len(trimmed),
+            "trimmed_clips": sorted({rows[i]["clip_id"] for i in trimmed}),
+            "silent_rows": len(silent),
+        }, indent=2) + "\n")
+    stage.log.info("pad: %d rows of %d samples; %d trimmed by more than %.0f%%, %d silent",
+                   len(rows), length, len(trimmed), 100 * p["pad"]["max_trim_fraction"], len(silent))
+
+
+if __name__ == "__main__":
+    stage.run(main)

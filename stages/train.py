@@ -1,0 +1,71 @@
+"""train: Keras CNN on log-mel rows of the train split -> models/{model.keras,preprocessing.json}."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+
+from singaffect import corpus, params, stage, storage, training  # noqa: E402
+from singaffect.corpus import EMOTIONS  # noqa: E402
+from singaffect.models import build_cnn, normaliser  # noqa: E402
+
+MEL = Path("data/mel/mel.h5")
+MANIFEST = Path("data/augmented/manifest.csv")
+SPLIT = Path("data/split/split.csv")
+MODEL_DIR = Path("models")
+LIVE_DIR = "dvclive/train"
+SUMMARY = Path("metrics/train.json")
+
+
+def side_rows(split_csv: Path) -> dict[str, np.ndarray]:
+    rows = corpus.read_manifest(split_csv)
+    return {side: np.array([int(r["row"]) for r in rows if r["side"] == side], dtype=np.int64)
+            for side in ("train", "val", "test")}
+
+
+def main() -> None:
+    from dvclive import Live
+
+    p = params.load(sections=["train"])
+    cfg = p["train"]
+    training.seed_everything(cfg["seed"])
+    manifest = corpus.read_manifest(MANIFEST)
+    targets = training.targets_for_task(manifest, cfg["task"])
+    rows = side_rows(SPLIT)
+    with h5py.File(MEL, "r") as handle:
+        attrs = {key: int(value) for key, value in handle.attrs.items()}
+        input_shape = (*handle["mel"].shape[1:], 1)
+    stats = training.train_statistics(MEL, rows["train"])
+    model = build_cnn(cfg["model"], input_shape, cfg["task"], len(EMOTIONS),
+                      normaliser(cfg["normalization"], stats), cfg["learning_rate"])
+    stage.log.info("train: %s for %s, %d parameters, %d train / %d val rows", cfg["model"], cfg["task"],
+                   model.count_params(), len(rows["train"]), len(rows["val"]))
+    train = training.MelBatches(MEL, rows["train"], targets[rows["train"]], cfg["batch_size"],
+                                  shuffle_seed=cfg["seed"], workers=2)
+    val = training.MelBatches(MEL, rows["val"], targets[rows["val"]], cfg["batch_size"], workers=2)
+    started = time.perf_counter()
+    with Live(dir=LIVE_DIR, dvcyaml=False, save_dvc_exp=False, report=None) as live:
+        history = training.fit(model, train, val, cfg["epochs"], cfg["patience"], [training.LiveLogger(live)])
+    seconds = time.perf_counter() - started
+    val_loss = history.history["val_loss"]
+    preprocessing = {**attrs, "task": cfg["task"], "model": cfg["model"],
+                     "classes": list(EMOTIONS) if cfg["task"] == "emotion" else [],
+                     "pad_seconds": attrs["n_samples"] / attrs["sample_rate"]}
+    with storage.atomic_outputs(MODEL_DIR / "model.keras", MODEL_DIR / "preprocessing.json", SUMMARY) as tmp:
+        model.save(tmp[0])
+        tmp[1].write_text(json.dumps(preprocessing, indent=2) + "\n")
+        tmp[2].write_text(json.dumps({
+            "epochs_run": len(val_loss), "best_epoch": int(np.argmin(val_loss)) + 1,
+            "best_val_loss": float(np.min(val_loss)), "parameters": int(model.count_params()),
+            "train_rows": int(len(rows["train"])), "train_seconds": round(seconds, 1)}, indent=2) + "\n")
+    stage.log.info("train: %d epochs in %.0f s, best val_loss %.4f", len(val_loss), seconds, min(val_loss))
+
+
+if __name__ == "__main__":
+    stage.run(main)
