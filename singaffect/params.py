@@ -165,3 +165,20 @@ def load(path: str | Path = "params.yaml", sections: Iterable[str] | None = None
         params = yaml.safe_load(handle) or {}
     validate(params, sections)
     return params
+
+
+def apply_overrides(params: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``params`` with dotted-key ``overrides`` applied, validated like ``dvc exp run -S``."""
+    import copy
+
+    result = copy.deepcopy(params)
+    for dotted, value in overrides.items():
+        if dotted not in _SCHEMA_FLAT:
+            raise ParamsError(_unknown(dotted, list(_SCHEMA_FLAT)))
+        *parents, leaf = dotted.split(".")
+        node = result
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    validate(result)
+    return result
