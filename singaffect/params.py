@@ -73,6 +73,7 @@ SCHEMA: dict[str, Any] = {
         "gain": {"p": _prob(), "min_gain_db": Spec(float, -60.0, 60.0), "max_gain_db": Spec(float, -60.0, 60.0)},
         "polarity_inversion": {"p": _prob()},
         "stretch_method": Spec(str, choices=("signalsmith_stretch", "librosa_phase_vocoder")),
+        "dtype": Spec(str, choices=("float16", "float32")),
     },
     "pad": {"seconds": Spec(float, 0.1, 600.0), "max_trim_fraction": _prob()},
     "mel": {

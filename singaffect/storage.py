@@ -113,6 +113,7 @@ class ClipAudioReader:
         self.sample_rate = int(self._handle.attrs["sample_rate"])
         self.offsets = self._handle["offsets"][:]
         self._samples = self._handle["samples"]
+        self.dtype = self._samples.dtype
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
