@@ -56,6 +56,9 @@ class Measurement:
     name: str
     command: str
     wall_s: float
+    cpu_s: float                 # user + system time of the whole tree: max of the next two
+    cpu_reaped_s: float          # wait4: the process and the children it reaped
+    cpu_sampled_s: float         # sum over every process the poller saw, at its last sample
     peak_rss_bytes: int          # max(sampled sum over the tree, largest single process high-water mark)
     peak_tree_sample_bytes: int  # largest sum of RSS over the tree seen by the poller
     peak_single_bytes: int       # ru_maxrss from wait4: largest single process of the tree (exact)
@@ -64,8 +67,12 @@ class Measurement:
     returncode: int = 0
 
 
-def tree_rss(root: psutil.Process) -> tuple[int, int]:
-    """Sum of RSS over ``root`` and all its descendants, and how many processes that was."""
+def sample_tree(root: psutil.Process, cpu: dict[tuple[int, float], float]) -> tuple[int, int]:
+    """Sum of RSS over ``root`` and all its descendants, and how many processes that was.
+
+    Also records each process's CPU time so far in ``cpu`` (keyed by pid and start time), so
+    workers that exit without being reaped by the stage still count.
+    """
     try:
         procs = [root, *root.children(recursive=True)]
     except psutil.Error:
@@ -73,7 +80,10 @@ def tree_rss(root: psutil.Process) -> tuple[int, int]:
     total = count = 0
     for proc in procs:
         try:
-            total += proc.memory_info().rss
+            with proc.oneshot():
+                total += proc.memory_info().rss
+                times = proc.cpu_times()
+                cpu[(proc.pid, proc.create_time())] = times.user + times.system
             count += 1
         except psutil.Error:  # exited between listing and reading, or a zombie
             pass
@@ -84,6 +94,7 @@ def measure(name: str, cmd: list[str], cwd: Path, env: dict[str, str], log: Path
             interval: float) -> Measurement:
     """Run ``cmd`` and poll the RSS of its process tree every ``interval`` seconds until it exits."""
     log.parent.mkdir(parents=True, exist_ok=True)
+    cpu: dict[tuple[int, float], float] = {}
     with log.open("w") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -93,13 +104,17 @@ def measure(name: str, cmd: list[str], cwd: Path, env: dict[str, str], log: Path
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
-            total, count = tree_rss(root)
+            total, count = sample_tree(root, cpu)
             peak_sum, peak_count = max(peak_sum, total), max(peak_count, count)
             time.sleep(interval)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     single = usage.ru_maxrss * 1024  # KiB on Linux
-    return Measurement(name=name, command=shlex.join(cmd), wall_s=wall, peak_rss_bytes=max(peak_sum, single),
+    # wait4 counts the process and the children it reaped; the samples catch workers it did not reap
+    reaped, sampled = usage.ru_utime + usage.ru_stime, sum(cpu.values())
+    return Measurement(name=name, command=shlex.join(cmd), wall_s=wall, cpu_s=max(reaped, sampled),
+                       cpu_reaped_s=reaped, cpu_sampled_s=sampled,
+                       peak_rss_bytes=max(peak_sum, single),
                        peak_tree_sample_bytes=peak_sum, peak_single_bytes=single, max_processes=peak_count,
                        returncode=proc.returncode)
 
@@ -171,8 +186,12 @@ def build_repo(run_dir: Path, corpus_root: Path, clips: list[corpus.Clip], overr
         else:
             shutil.copy2(corpus_root / clip.path, target)
         paths.append(target)
+    (run_dir / ".gitignore").write_text(f"/{params['data']['root']}/\n/logs/\n/seed_*\n")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@singaffect.invalid"]
     for cmd in (["git", "init", "-q"], [sys.executable, "-m", "dvc", "init", "-q"],
-                [sys.executable, "-m", "dvc", "config", "core.analytics", "false"]):
+                [sys.executable, "-m", "dvc", "config", "core.analytics", "false"],
+                ["git", "add", "-A"], [*git, "commit", "-q", "-m", "benchmark copy of the pipeline"]):
+        # dvclive (train) needs a commit to exist
         subprocess.run(cmd, cwd=run_dir, env=env, check=True, stdout=subprocess.DEVNULL)
     return paths
 
@@ -242,25 +261,26 @@ def render(report: dict[str, Any]) -> str:
         "",
         "### Our pipeline, stage scripts run directly (`python stages/X.py`)",
         "",
-        row("stage", "wall s", "clips/s", "peak RSS MiB", "output MiB", "processes"),
-        row("---", "---:", "---:", "---:", "---:", "---:"),
+        row("stage", "wall s", "CPU s", "clips/s", "peak RSS MiB", "output MiB", "processes"),
+        row("---", "---:", "---:", "---:", "---:", "---:", "---:"),
     ]
     stages = {m["name"]: m for m in report["stages"]}
     for m in report["stages"]:
-        lines.append(row(m["name"], f"{m['wall_s']:.2f}", rate(n, m["wall_s"]), mib(m["peak_rss_bytes"]),
-                         mib(m["output_bytes"]), m["max_processes"]))
+        lines.append(row(m["name"], f"{m['wall_s']:.2f}", f"{m['cpu_s']:.2f}", rate(n, m["wall_s"]),
+                         mib(m["peak_rss_bytes"]), mib(m["output_bytes"]), m["max_processes"]))
     data = [stages[s] for s in ("raw", "augment", "pad", "mel")]
     ours_wall = sum(m["wall_s"] for m in data)
     ours_peak = max(m["peak_rss_bytes"] for m in data)
-    lines.append(row("**raw → mel**", f"**{ours_wall:.2f}**", rate(n, ours_wall), f"**{mib(ours_peak)}**",
-                     mib(sum(m["output_bytes"] for m in data)), ""))
+    ours_cpu = sum(m["cpu_s"] for m in data)
+    lines.append(row("**raw → mel**", f"**{ours_wall:.2f}**", f"{ours_cpu:.2f}", rate(n, ours_wall),
+                     f"**{mib(ours_peak)}**", mib(sum(m["output_bytes"] for m in data)), ""))
     if report["dvc"]:
         lines += ["", "### Through DVC (`" + report["dvc_command"] + "`, end to end)", "",
-                  row("run", "wall s", "clips/s", "peak RSS MiB", "output MiB", "processes"),
-                  row("---", "---:", "---:", "---:", "---:", "---:")]
+                  row("run", "wall s", "CPU s", "clips/s", "peak RSS MiB", "output MiB", "processes"),
+                  row("---", "---:", "---:", "---:", "---:", "---:", "---:")]
         for m in report["dvc"]:
-            lines.append(row(m["name"], f"{m['wall_s']:.2f}", rate(n, m["wall_s"]), mib(m["peak_rss_bytes"]),
-                             mib(m["output_bytes"]), m["max_processes"]))
+            lines.append(row(m["name"], f"{m['wall_s']:.2f}", f"{m['cpu_s']:.2f}", rate(n, m["wall_s"]),
+                             mib(m["peak_rss_bytes"]), mib(m["output_bytes"]), m["max_processes"]))
         direct = sum(m["wall_s"] for m in report["stages"])
         lines += ["", f"DVC's own share of the full run (hashing, caching, lock file): "
                       f"{report['dvc'][0]['wall_s'] - direct:.2f} s over the {direct:.2f} s of the stage scripts; "
@@ -269,21 +289,22 @@ def render(report: dict[str, Any]) -> str:
     if seed:
         held = seed["held_bytes"]
         lines += ["", "### Seed's approach (`benchmarks/seed_baseline.py`: one process, lists in memory)", "",
-                  row("phase", "wall s", "clips/s", "peak RSS MiB", "held in memory MiB", "processes"),
-                  row("---", "---:", "---:", "---:", "---:", "---:")]
+                  row("phase", "wall s", "CPU s", "clips/s", "peak RSS MiB", "held in memory MiB", "processes"),
+                  row("---", "---:", "---:", "---:", "---:", "---:", "---:")]
         phase_held = {"load": held["raw"], "augment": held["augmented"], "pad": held["padded"],
                       "mel": held["mel"], "stack": held["stacked"]}
         for phase in SEED_PHASES:
             seconds = seed["timers_s"][phase]
-            lines.append(row(phase, f"{seconds:.2f}", rate(n, seconds), "", mib(phase_held[phase]), ""))
+            lines.append(row(phase, f"{seconds:.2f}", "", rate(n, seconds), "", mib(phase_held[phase]), ""))
         m = seed["measurement"]
         startup = m["wall_s"] - sum(seed["timers_s"].values())
-        lines.append(row("interpreter start + imports", f"{startup:.2f}", "", "", "", ""))
-        lines.append(row("**total** (process)", f"**{m['wall_s']:.2f}**", rate(n, m["wall_s"]),
+        lines.append(row("interpreter start + imports", f"{startup:.2f}", "", "", "", "", ""))
+        lines.append(row("**total** (process)", f"**{m['wall_s']:.2f}**", f"{m['cpu_s']:.2f}", rate(n, m["wall_s"]),
                          f"**{mib(m['peak_rss_bytes'])}**", mib(sum(held.values())), m["max_processes"]))
         lines += ["", "### Ours / seed's, data stages (raw → mel)", "",
                   row("", "ours", "seed's", "ours / seed's"), row("---", "---:", "---:", "---:"),
                   row("wall s", f"{ours_wall:.2f}", f"{m['wall_s']:.2f}", f"{ours_wall / m['wall_s']:.2f}"),
+                  row("CPU s", f"{ours_cpu:.2f}", f"{m['cpu_s']:.2f}", f"{ours_cpu / m['cpu_s']:.2f}"),
                   row("peak RSS MiB", mib(ours_peak), mib(m["peak_rss_bytes"]),
                       f"{ours_peak / m['peak_rss_bytes']:.2f}")]
     return "\n".join(lines) + "\n"

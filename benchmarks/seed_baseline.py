@@ -9,13 +9,13 @@ exactly like our stage scripts.
 
 Deliberately NOT built on singaffect: it is the thing we compare against. Fidelity notes:
 
-* transforms: audiomentations 0.43 with the defaults the seed used (they equal our
+* transforms: audiomentations 0.43 with its default ranges, as the seed used them (they equal our
   params.yaml ranges); TimeStretch/PitchShift use ``method="librosa_phase_vocoder"``, the
   only method of the seed's era, and TimeStretch keeps its default
   ``leave_length_unchanged=True`` (ours sets False);
-* ``librosa.load`` resamples with librosa 0.11's default (soxr_hq); librosa 0.8.1, which
-  the seed used, defaulted to resampy's kaiser_best, which is slower, so this baseline's
-  load time flatters the seed;
+* ``librosa.load`` resamples with librosa 0.11's default (soxr_hq); librosa 0.8.1 (the
+  version the ravdess_song seed was tested on) defaulted to resampy's kaiser_best, which is
+  slower, so this baseline's load time flatters the seed;
 * the seed padded to its longest clip; here every clip is padded/cut to 5 s like ours.
 
 Usage: python benchmarks/seed_baseline.py FILE_LIST OUT_JSON [--copies 7]
