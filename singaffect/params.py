@@ -7,6 +7,7 @@ the sections it reads, and anything unknown, mistyped or out of range is a
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -36,6 +37,8 @@ class Spec:
         if not ok:
             names = "/".join(k.__name__ for k in kinds)
             raise ParamsError(f"params key '{key}': expected {names}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):  # NaN slips past every range check
+            raise ParamsError(f"params key '{key}': {value!r} is not a finite number")
         if self.choices is not None and value not in self.choices:
             raise ParamsError(f"params key '{key}': {value!r} is not one of {list(self.choices)}")
         if self.low is not None and value < self.low:
