@@ -141,6 +141,8 @@ def validate(params: dict[str, Any], sections: Iterable[str] | None = None) -> N
     flat = _flatten({s: params.get(s, {}) for s in params})
     for key in flat:
         if key not in _SCHEMA_FLAT:
+            if any(known.startswith(f"{key}.") for known in _SCHEMA_FLAT):  # e.g. an emptied ``compute:``
+                raise ParamsError(f"params key '{key}' must be a mapping, got {flat[key]!r}")
             raise ParamsError(_unknown(key, list(_SCHEMA_FLAT)))
     for key, spec in _SCHEMA_FLAT.items():
         if key.split(".")[0] not in wanted:

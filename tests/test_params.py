@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,12 @@ def test_missing_key_is_reported_only_for_sections_read(base: dict[str, Any]) ->
     with pytest.raises(ParamsError, match="params key 'mel.n_mels' is missing"):
         params.validate(broken, sections=["mel"])
     params.validate(broken, sections=["train", "split"])
+
+
+@pytest.mark.parametrize("dotted, value", [("compute", None), ("augment.gain", 5), ("split", [])])
+def test_known_group_that_is_not_a_mapping(base: dict[str, Any], dotted: str, value: Any) -> None:
+    with pytest.raises(ParamsError, match=re.escape(f"params key '{dotted}' must be a mapping, got {value!r}")):
+        params.validate(with_value(base, dotted, value))
 
 
 def test_missing_section_is_reported(base: dict[str, Any]) -> None:
