@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import synth
 from singaffect import features
@@ -71,3 +73,15 @@ def test_log_mel_is_deterministic() -> None:
     b = features.log_mel(batch, 16000, 512, 256, 32)
     assert a.tobytes() == b.tobytes()
     np.testing.assert_allclose(features.log_mel(batch[1:], 16000, 512, 256, 32)[0], a[1], rtol=0, atol=1e-4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 300), length=st.integers(1, 300))
+def test_pad_or_trim_property(n: int, length: int) -> None:
+    clip = np.arange(1, n + 1, dtype=np.float32)
+    out, cut = features.pad_or_trim(clip, length)
+    assert out.shape == (length,) and out.dtype == np.float32
+    assert cut == max(0, n - length)
+    kept = min(n, length)
+    np.testing.assert_array_equal(out[:kept], clip[:kept])
+    assert not np.any(out[kept:])

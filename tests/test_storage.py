@@ -7,6 +7,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from singaffect import storage
 from singaffect.storage import OutputError
@@ -80,6 +82,14 @@ def test_create_rows_shape_and_chunks(tmp_path: Path) -> None:
     (0, 4, []), (3, 4, [(0, 3)]), (8, 4, [(0, 4), (4, 8)]), (9, 4, [(0, 4), (4, 8), (8, 9)])])
 def test_chunk_ranges(n: int, size: int, expected: list) -> None:
     assert storage.chunk_ranges(n, size) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 200), size=st.integers(1, 50))
+def test_chunk_ranges_cover_every_item_once_in_order(n: int, size: int) -> None:
+    ranges = storage.chunk_ranges(n, size)
+    assert [i for a, b in ranges for i in range(a, b)] == list(range(n))
+    assert all(0 < b - a <= size for a, b in ranges)
 
 
 # --- atomic outputs ---------------------------------------------------------------
