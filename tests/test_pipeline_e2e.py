@@ -25,6 +25,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("raw", "augment", "pad", "mel", "split", "train", "evaluate")
+TARGET = "evaluate"  # the foundation chain; stages other work adds to dvc.yaml are not this test's business
 
 
 def tiny_params() -> dict:
@@ -93,11 +94,11 @@ def read_json(path: Path) -> dict:
 
 def test_repro_then_cached_then_split_change(repo: Path) -> None:
     # 1. the whole pipeline runs, in order
-    output = dvc(repo, "repro")
+    output = dvc(repo, "repro", TARGET)
     assert stages_run(output) == list(STAGES)
     assert (repo / "dvc.lock").is_file()
     lock = yaml.safe_load((repo / "dvc.lock").read_text())
-    assert set(lock["stages"]) == set(STAGES)
+    assert set(STAGES) <= set(lock["stages"])
 
     raw = read_json(repo / "metrics/raw.json")
     assert raw["clips"] == 88 and raw["rejected"] == 0 and raw["sample_rate"] == 16000
@@ -120,15 +121,15 @@ def test_repro_then_cached_then_split_change(repo: Path) -> None:
         assert len(list(csv.DictReader(handle))) == evaluation["n_test"]
 
     # 2. nothing changed, so nothing reruns
-    again = dvc(repo, "repro")
+    again = dvc(repo, "repro", TARGET)
     assert stages_run(again) == []
-    assert "Data and pipelines are up to date" in dvc(repo, "status")
+    assert "Data and pipelines are up to date" in dvc(repo, "status", "--with-deps", TARGET)
 
     # 3. a split param changes: only split and the stages after it rerun
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-q", "-m", "baseline run")
     mel_lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["mel"]
-    experiment = dvc(repo, "exp", "run", "-S", "split.strategy=speaker")
+    experiment = dvc(repo, "exp", "run", "-S", "split.strategy=speaker", TARGET)
     assert stages_run(experiment) == ["split", "train", "evaluate"]
     for stage in ("raw", "augment", "pad", "mel"):
         assert f"Stage '{stage}' didn't change, skipping" in experiment
@@ -139,4 +140,4 @@ def test_repro_then_cached_then_split_change(repo: Path) -> None:
     assert speaker["n_test"] == 22  # every original recording of actor 4
     with (repo / "metrics/per_speaker.csv").open() as handle:
         assert [row["speaker"] for row in csv.DictReader(handle)] == ["04"]
-    assert "Data and pipelines are up to date" in dvc(repo, "status")
+    assert "Data and pipelines are up to date" in dvc(repo, "status", "--with-deps", TARGET)
