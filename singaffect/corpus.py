@@ -56,6 +56,8 @@ def parse_ravdess_name(name: str) -> dict[str, str | float]:
     if len(parts) != 7 or not all(re.fullmatch(r"\d\d", p) for p in parts):
         raise CorpusError(f"{name}: not a RAVDESS name MM-VV-EE-II-SS-RR-AA")
     modality, channel, emotion, intensity, statement, repetition, actor = parts
+    if modality != "03":
+        raise CorpusError(f"{name}: modality {modality} is not audio-only (03)")
     if channel != "02":
         raise CorpusError(f"{name}: vocal channel {channel} is not song (02)")
     if emotion not in RAVDESS_EMOTION_CODES:
