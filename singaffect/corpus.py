@@ -115,14 +115,14 @@ def _inside_root(root: Path, relative: str, where: str = "") -> Path:
     ``where`` (e.g. `` (Evaluation.txt line 3)``) tells which manifest line named the file.
     """
     try:
-        resolved = (root / relative).resolve(strict=True)
-    except FileNotFoundError:
-        raise ClipError(relative, f"file does not exist under {root}{where}") from None
-    except (RuntimeError, OSError) as error:  # symlink loops and friends
+        resolved = (root / relative).resolve()  # follows symlinks; a loop raises
+    except (RuntimeError, OSError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         raise ClipError(relative, f"cannot resolve the path ({reason}){where}") from None
-    if not resolved.is_relative_to(root.resolve()):
+    if not resolved.is_relative_to(root.resolve()):  # before existence: never probe outside the root
         raise ClipError(relative, f"path escapes the corpus root {root}{where}")
+    if not resolved.exists():
+        raise ClipError(relative, f"file does not exist under {root}{where}")
     if not resolved.is_file():
         raise ClipError(relative, f"not a file{where}")
     return resolved

@@ -43,22 +43,21 @@ def main() -> None:
     with storage.atomic_outputs(OUT / "audio.h5", OUT / "manifest.csv", OUT / "rejected.csv", REPORT) as tmp:
         with storage.create_h5(tmp[0]) as handle:
             writer = storage.ClipAudioWriter(handle, data["sample_rate"])
-            progress = tqdm(total=len(clips), desc="raw", unit="clip")
-            for (a, b), results in zip(chunks, ordered_map(decode_chunk, work, p["compute"]["n_jobs"])):
-                good = []
-                for clip, (samples, reason) in zip(clips[a:b], results):
-                    if reason is not None:
-                        if data["on_error"] == "fail":
-                            raise audio_io.AudioError(root / clip.path, reason)
-                        rejected.append({"path": clip.path, "reason": reason})
-                        continue
-                    if audio_io.rms(samples) < data["silence_rms"]:
-                        silent.append(clip.clip_id)
-                    kept.append(corpus.clip_row(clip))
-                    good.append(samples)
-                writer.append(good)
-                progress.update(b - a)
-            progress.close()
+            with tqdm(total=len(clips), desc="raw", unit="clip") as progress:  # closed (newline) on errors too
+                for (a, b), results in zip(chunks, ordered_map(decode_chunk, work, p["compute"]["n_jobs"])):
+                    good = []
+                    for clip, (samples, reason) in zip(clips[a:b], results):
+                        if reason is not None:
+                            if data["on_error"] == "fail":
+                                raise audio_io.AudioError(root / clip.path, reason)
+                            rejected.append({"path": clip.path, "reason": reason})
+                            continue
+                        if audio_io.rms(samples) < data["silence_rms"]:
+                            silent.append(clip.clip_id)
+                        kept.append(corpus.clip_row(clip))
+                        good.append(samples)
+                    writer.append(good)
+                    progress.update(b - a)
             writer.close()
         rejected.sort(key=lambda row: row["path"])
         for row in rejected:
