@@ -7,6 +7,7 @@ the sections it reads, and anything unknown, mistyped or out of range is a
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -36,6 +37,8 @@ class Spec:
         if not ok:
             names = "/".join(k.__name__ for k in kinds)
             raise ParamsError(f"params key '{key}': expected {names}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParamsError(f"params key '{key}': {value!r} is not a finite number")
         if self.choices is not None and value not in self.choices:
             raise ParamsError(f"params key '{key}': {value!r} is not one of {list(self.choices)}")
         if self.low is not None and value < self.low:
@@ -135,6 +138,7 @@ def validate(params: dict[str, Any], sections: Iterable[str] | None = None) -> N
     for section in params:
         if section not in SCHEMA:
             raise ParamsError(_unknown(section, list(SCHEMA)))
+    _check_groups(params, SCHEMA)
     flat = _flatten({s: params.get(s, {}) for s in params})
     for key in flat:
         if key not in _SCHEMA_FLAT:
@@ -150,6 +154,15 @@ def validate(params: dict[str, Any], sections: Iterable[str] | None = None) -> N
             raise ParamsError(f"params key '{low}' ({flat[low]}) must not exceed '{high}' ({flat[high]})")
 
 
+def _check_groups(tree: dict[str, Any], schema: dict[str, Any], prefix: str = "") -> None:
+    """A key the schema nests (``augment``, ``augment.gain``) must hold a mapping, not a value."""
+    for key, value in tree.items():
+        if isinstance(schema.get(key), dict):
+            if not isinstance(value, dict):
+                raise ParamsError(f"params key '{prefix}{key}' must be a mapping of keys, got {value!r}")
+            _check_groups(value, schema[key], f"{prefix}{key}.")
+
+
 def _unknown(key: str, known: list[str]) -> str:
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -161,7 +174,11 @@ def load(path: str | Path = "params.yaml", sections: Iterable[str] | None = None
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"params file '{path}' not found")
-    with path.open() as handle:
-        params = yaml.safe_load(handle) or {}
+    try:
+        with path.open() as handle:
+            params = yaml.safe_load(handle) or {}  # safe: YAML tags cannot build Python objects
+    except yaml.YAMLError as error:
+        detail = " ".join(str(error).split())  # one line
+        raise ParamsError(f"params file '{path}' is not valid YAML: {detail}") from None
     validate(params, sections)
     return params
