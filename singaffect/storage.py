@@ -89,7 +89,11 @@ def atomic_outputs(*paths: str | Path) -> Iterator[list[Path]]:
             _remove(temp)
         if isinstance(error, OutputError):
             raise
-        raise OutputError(f"cannot write {error.filename or 'output'}: {error.strerror or error}") from None
+        names = {str(p): str(final) for final, temp in zip(finals, temps) for p in (final, temp)}
+        if error.filename is not None and str(error.filename) not in names:
+            raise  # not about an output (an input, say): the error speaks for itself
+        target = names.get(str(error.filename)) or ", ".join(map(str, finals))  # h5py names no file
+        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
     except BaseException:
         for temp in temps:
             _remove(temp)
