@@ -252,8 +252,10 @@ def list_clips(corpus: str, root: str | Path, manifest: str = "", score_max: flo
     if not manifest:
         raise CorpusError(f"params key data.manifest must name the manifest of a '{corpus}' corpus")
     manifest_path = root / manifest
-    if not manifest_path.is_file():
-        raise CorpusError(f"manifest '{manifest_path}' (params key data.manifest) does not exist")
+    try:
+        _inside_root(root, manifest)  # the manifest too lives inside the corpus
+    except ClipError as error:
+        raise CorpusError(f"manifest '{manifest_path}' (params key data.manifest): {error.reason}") from None
     if corpus == "evaluation_txt":
         return list_evaluation_txt(root, manifest_path, score_max, rejected)
     if corpus == "csv":

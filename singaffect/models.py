@@ -7,11 +7,32 @@ from __future__ import annotations
 
 from typing import Callable
 
+from pathlib import Path
+
 import keras
 import numpy as np
 from keras import layers
 
+from singaffect.errors import SingaffectError
+
 CNN_NAMES = ("compact_cnn", "seed_cnn")
+
+
+class ModelError(SingaffectError, ValueError):
+    """A saved model cannot be loaded (missing, damaged, or holding code); names the file."""
+
+
+def load_model(path: str | Path) -> keras.Model:
+    """The one way to load a saved model: ``safe_mode=True``, so a ``.keras`` file that
+    carries Python code (a ``Lambda`` layer's bytecode) is refused instead of run."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file '{path}' does not exist (run the train stage first)")
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except Exception as error:  # keras raises ValueError, TypeError, zipfile errors, ...
+        detail = " ".join(str(error).split())[:300]
+        raise ModelError(f"cannot load model '{path}': {detail}") from None
 
 
 def normaliser(kind: str, stats: dict[str, np.ndarray]) -> layers.Layer:
