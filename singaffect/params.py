@@ -175,8 +175,12 @@ def load(path: str | Path = "params.yaml", sections: Iterable[str] | None = None
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"params file '{path}' not found")
-    with path.open() as handle:
-        params = yaml.safe_load(handle) or {}
+    try:
+        with path.open() as handle:
+            params = yaml.safe_load(handle) or {}  # safe: YAML tags cannot build Python objects
+    except yaml.YAMLError as error:
+        detail = " ".join(str(error).split())  # one line
+        raise ParamsError(f"params file '{path}' is not valid YAML: {detail}") from None
     validate(params, sections)
     return params
 
