@@ -161,7 +161,8 @@ def summary(task: str, y: np.ndarray, outcome: Outcome, folds: Sequence[splits.S
     low, high = metrics.bootstrap_ci(headline_fn, y_true, y_pred)
     first = folds[0]
     result: dict[str, Any] = {
-        "task": task, **extra, "protocol": first.protocol, "strategy": first.strategy, "leaky": first.leaky,
+        "task": task, **extra, "strategy": first.strategy, "leaky": first.leaky,
+        "protocol": splits.PROTOCOLS[first.strategy] if first.fold is not None else first.protocol,
         "n_test": int(len(outcome.rows)),
         "headline": {"metric": headline, "value": values[headline], "ci95": [low, high]},
         **values,

@@ -91,6 +91,7 @@ SCHEMA: dict[str, Any] = {
         "val_speakers": Spec(list, item=(int, str)),
         "train_statement": Spec(int, 1, 99),
         "n_folds": Spec(int, 2, 1000),
+        "fold": Spec(int, 0, 999),
     },
     "train": {
         "task": Spec(str, choices=("emotion", "enthusiasm")),

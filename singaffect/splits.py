@@ -8,7 +8,9 @@ it is a plain speaker-dependent random split and not leaky).
 
 Cross-validation strategies (``actor_folds``, ``leave_one_actor_out``) give one
 ``Split`` per fold through ``make_folds``: each actor is tested in exactly one fold,
-and each fold's validation actors come from that fold's training actors.
+and each fold's validation actors come from that fold's training actors. The feature
+baselines run every fold; ``make_split`` (the CNN's split stage) gives fold
+``split.fold``, so a CNN fold runs as its own experiment.
 """
 from __future__ import annotations
 
@@ -54,11 +56,14 @@ class Split:
     strategy: str
     leaky: bool
     fold: int | None = None  # fold number of a cross-validation strategy
+    n_folds: int | None = None
 
     @property
     def protocol(self) -> str:
         if self.strategy == "random" and not self.leaky:
             return RANDOM_ORIGINALS
+        if self.fold is not None:
+            return f"{PROTOCOLS[self.strategy]} (fold {self.fold + 1} of {self.n_folds})"
         return PROTOCOLS[self.strategy]
 
     def rows(self, side: str) -> np.ndarray:
@@ -116,9 +121,11 @@ def make_split(rows: Sequence[Row], params: dict) -> Split:
     strategy, seed = params["strategy"], params["seed"]
     val_fraction, test_fraction = params["val_fraction"], params["test_fraction"]
     if strategy in CV_STRATEGIES:
-        raise SplitError(f"params key split.strategy: {strategy!r} is a cross-validation protocol with one split "
-                         f"per fold; the CNN split stage needs one of {sorted(set(PROTOCOLS) - set(CV_STRATEGIES))} "
-                         f"(the classic and baseline stages run every fold)")
+        folds = make_folds(rows, params)
+        if params["fold"] >= len(folds):
+            raise SplitError(f"params key split.fold: {params['fold']} is not a fold of split.strategy={strategy!r} "
+                             f"(folds 0..{len(folds) - 1})")
+        return folds[params["fold"]]
     clip_strata = {row.clip_id: row.stratum for row in rows}
     if strategy == "group":
         if val_fraction + test_fraction >= 1:
@@ -213,5 +220,5 @@ def make_folds(rows: Sequence[Row], params: dict) -> list[Split]:
             side_of[row.clip_id] = "test" if key in test_actors else "val" if key in val_actors else "train"
         sides = _originals_only(rows, side_of)
         _check_sides(sides, strategy, number)
-        splits.append(Split(sides=sides.astype(str), strategy=strategy, leaky=False, fold=number))
+        splits.append(Split(sides=sides.astype(str), strategy=strategy, leaky=False, fold=number, n_folds=len(folds)))
     return splits

@@ -71,9 +71,14 @@ def test_too_many_folds_names_the_key():
         make_folds(corpus_rows(actors=range(1, 5)), split_params(strategy="actor_folds", n_folds=5))
 
 
-def test_cv_strategy_is_refused_by_the_single_split():
-    with pytest.raises(SplitError, match="cross-validation"):
-        make_split(corpus_rows(), split_params(strategy="leave_one_actor_out"))
+def test_single_split_of_a_cv_strategy_is_fold_split_fold():
+    rows = corpus_rows()
+    folds = make_folds(rows, split_params(strategy="leave_one_actor_out"))
+    third = make_split(rows, split_params(strategy="leave_one_actor_out", fold=2))
+    assert np.array_equal(third.sides, folds[2].sides) and third.fold == 2
+    assert third.protocol.endswith("(fold 3 of 8)")
+    with pytest.raises(SplitError, match="split.fold"):
+        make_split(rows, split_params(strategy="actor_folds", n_folds=3, fold=3))
 
 
 def test_single_split_strategies_give_one_fold():
