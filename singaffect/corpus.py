@@ -89,26 +89,49 @@ def parse_ravdess_name(name: str) -> dict[str, str | float]:
     }
 
 
-# Lab recordings: ``l_f01_elly_h1_e1_nm30.wav`` (prefix, singer, song, take fields) and
-# ``m01fh1_1.wav`` (singer m01, song letter, style letter, take, _part).
-_LAB_LONG = re.compile(r"^[a-z]+_(?P<singer>[mf]\d+)_(?P<song>[a-z]+)_(?P<rest>.+)$", re.I)
+# Lab recordings (the seed's Evaluation.txt lists both layouts):
+#   long  ``l_f01_elly_h1_e3_nm30.wav``: prefix, singer f01, song "elly", style+take "h1",
+#         part "e3", then fields we do not interpret ("nm30");
+#   short ``m11fn2_4.wav``: singer m11, song letter "f", style "n", take 2, part 4.
+# Style letters: h = sung with enthusiasm, n = normal (inferred from the seed's scores, where
+# h takes score higher); anything else is kept unknown (""). Parts 1-4 of one take share a
+# recording, so they share singer, song, style and take.
+_LAB_LONG = re.compile(r"^[a-z]+_(?P<singer>[mf]\d+)_(?P<song>[a-z]+)(?:_(?P<rest>.*))?$", re.I)
 _LAB_SHORT = re.compile(r"^(?P<singer>[mf]\d+)(?P<song>[a-z])(?P<style>[a-z])(?P<take>\d+)_(?P<part>\d+)$", re.I)
+_LAB_STYLE_TAKE = re.compile(r"^(?P<style>[a-z])(?P<take>\d+)$", re.I)
+_LAB_PART = re.compile(r"^e(?P<part>\d+)$", re.I)
+LAB_STYLES = {"h": "enthusiastic", "n": "normal"}
+
+
+def _number(text: str | None) -> str:
+    return str(int(text)) if text else ""
 
 
 def parse_lab_name(name: str) -> dict[str, str]:
-    """Singer, gender and song of a lab file name; unknown fields are ``""``."""
+    """Singer, gender, song, style, take and part of a lab file name; unknown fields are ``""``.
+
+    ``repetition`` is the take, so parts of one take are told apart only by ``part``.
+    """
     stem = Path(name).stem
-    for pattern in (_LAB_LONG, _LAB_SHORT):
-        match = pattern.match(stem)
-        if match:
-            singer = match["singer"].lower()
-            return {
-                "speaker": singer,
-                "gender": {"m": "male", "f": "female"}[singer[0]],
-                "statement": match["song"].lower(),
-                "repetition": match.groupdict().get("take") or "",
-            }
-    return {"speaker": "", "gender": "", "statement": "", "repetition": ""}
+    fields = {"speaker": "", "gender": "", "statement": "", "repetition": "", "style": "", "part": ""}
+    short, long = _LAB_SHORT.match(stem), _LAB_LONG.match(stem)
+    match = short or long
+    if not match:
+        return fields
+    singer = match["singer"].lower()
+    fields.update(speaker=singer, gender={"m": "male", "f": "female"}[singer[0]], statement=match["song"].lower())
+    if short:
+        style, take, part = short["style"], short["take"], short["part"]
+    else:
+        style = take = part = None
+        for token in (long["rest"] or "").split("_"):
+            style_take, part_match = _LAB_STYLE_TAKE.match(token), _LAB_PART.match(token)
+            if part_match and part is None:
+                part = part_match["part"]
+            elif style_take and style is None and style_take["style"].lower() in LAB_STYLES:
+                style, take = style_take["style"], style_take["take"]
+    fields.update(style=LAB_STYLES.get((style or "").lower(), ""), repetition=_number(take), part=_number(part))
+    return fields
 
 
 def _inside_root(root: Path, relative: str, where: str = "") -> Path:

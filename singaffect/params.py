@@ -86,13 +86,16 @@ SCHEMA: dict[str, Any] = {
         "dtype": Spec(str, choices=("float16", "float32")),
     },
     "split": {
-        "strategy": Spec(str, choices=("group", "speaker", "statement", "random")),
+        "strategy": Spec(str, choices=("group", "speaker", "statement", "random", "actor_folds",
+                                       "leave_one_actor_out")),
         "seed": Spec(int, 0),
         "val_fraction": Spec(float, 0.0, 0.9),
         "test_fraction": Spec(float, 0.0, 0.9),
         "test_speakers": Spec(list, item=(int, str)),
         "val_speakers": Spec(list, item=(int, str)),
         "train_statement": Spec(int, 1, 99),
+        "n_folds": Spec(int, 2, 1000),
+        "fold": Spec(int, 0, 999),
     },
     "train": {
         "task": Spec(str, choices=("emotion", "enthusiasm")),
@@ -105,6 +108,35 @@ SCHEMA: dict[str, Any] = {
         "normalization": Spec(str, choices=("standard", "minmax")),
     },
     "compute": {"n_jobs": Spec(int, -1, 256), "chunk_size": Spec(int, 1, 100000)},
+    "functionals": {
+        "n_mfcc": Spec(int, 1, 128),
+        "n_fft": Spec(int, 64, 16384),
+        "hop_length": Spec(int, 16, 16384),
+        "n_mels": Spec(int, 8, 512),
+        "mel_scale": Spec(str, choices=("power", "db")),
+    },
+    "handcrafted": {
+        "fmin": Spec(float, 20.0, 2000.0),
+        "fmax": Spec(float, 40.0, 8000.0),
+        "frame_length": Spec(int, 256, 16384),
+        "hop_length": Spec(int, 16, 16384),
+        "resolution": Spec(float, 0.01, 1.0),
+        "top_db": Spec(float, 1.0, 200.0),
+        "min_segment_seconds": Spec(float, 0.0, 10.0),
+        "tail_seconds": Spec(float, 0.01, 10.0),
+        "vibrato_min_hz": Spec(float, 0.5, 50.0),
+        "vibrato_max_hz": Spec(float, 0.5, 50.0),
+    },
+    "classic": {
+        "model": Spec(str, choices=("ridge", "mlp", "lstm", "gru", "conv1d")),
+        "alpha": Spec(float, 1e-9, 1e9),
+        "epochs": Spec(int, 1, 10000),
+        "batch_size": Spec(int, 1, 4096),
+        "learning_rate": Spec(float, 1e-7, 1.0),
+        "patience": Spec(int, 0, 10000),
+        "seed": Spec(int, 0),
+    },
+    "baseline": {"alpha": Spec(float, 1e-9, 1e9)},
 }
 
 # Cross-key rules: (low key, high key) pairs that must be ordered.
@@ -114,6 +146,8 @@ _ORDERED = [
     ("augment.pitch_shift.min_semitones", "augment.pitch_shift.max_semitones"),
     ("augment.shift.min_shift", "augment.shift.max_shift"),
     ("augment.gain.min_gain_db", "augment.gain.max_gain_db"),
+    ("handcrafted.fmin", "handcrafted.fmax"),
+    ("handcrafted.vibrato_min_hz", "handcrafted.vibrato_max_hz"),
 ]
 
 
