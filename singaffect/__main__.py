@@ -57,7 +57,6 @@ def predict_command(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; a known error is one ``error:`` line on stderr and exit status 1."""
     args = parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter would bury errors
     try:
         predict_command(args)
     except SingaffectError as error:
@@ -67,4 +66,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter would bury errors
     sys.exit(main())

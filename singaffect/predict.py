@@ -84,7 +84,7 @@ def load_model(model_path: str | Path) -> Any:
     import keras  # deferred: a bad audio file is reported before the backend spends seconds loading
 
     try:
-        return keras.models.load_model(path, safe_mode=True)
+        return keras.models.load_model(path, compile=False, safe_mode=True)  # inference only
     except Exception as error:  # Keras raises many kinds for a damaged archive
         raise PredictError(f"{path}: cannot load model ({type(error).__name__}: {error})") from None
 
