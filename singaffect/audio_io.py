@@ -26,6 +26,8 @@ class AudioError(FileRejected):
 def load_mono(path: str | Path, sample_rate: int) -> np.ndarray:
     """Read ``path``, down-mix to mono and resample to ``sample_rate`` (soxr, deterministic)."""
     path = Path(path)
+    if not path.is_file():  # libsndfile only says "System error"
+        raise AudioError(path, "no such file" if not path.exists() else "not a regular file")
     try:
         _check_wav_length(path)
         data, native_rate = sf.read(str(path), dtype="float32", always_2d=True)

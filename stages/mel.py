@@ -1,4 +1,5 @@
-"""mel: log-mel spectrogram of every padded row -> data/mel/mel.h5 (rows x n_mels x frames)."""
+"""mel: log-mel spectrogram of every padded row -> data/mel/mel.h5 (rows x n_mels x frames),
+plus PNGs of a normal and a strong take of one line -> plots/mel_examples/."""
 from __future__ import annotations
 
 import sys
@@ -9,11 +10,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import h5py  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from singaffect import features, params, stage, storage  # noqa: E402
+from singaffect import corpus, features, params, plots, stage, storage  # noqa: E402
 from singaffect.compute import ordered_map  # noqa: E402
 
 PADDED = Path("data/padded/audio.h5")
+MANIFEST = Path("data/augmented/manifest.csv")
 OUT = Path("data/mel/mel.h5")
+EXAMPLES = Path("plots/mel_examples")
 
 
 def mel_chunk(path: str, start: int, stop: int, sample_rate: int, mel: dict) -> object:
@@ -32,7 +35,7 @@ def main() -> None:
     frames = features.n_frames(n_samples, mel["hop_length"])
     chunks = storage.chunk_ranges(n_rows, p["compute"]["chunk_size"])
     work = ((str(PADDED), a, b, sample_rate, mel) for a, b in chunks)
-    with storage.atomic_outputs(OUT) as tmp, storage.create_h5(tmp[0]) as handle:
+    with storage.atomic_outputs(OUT, EXAMPLES) as tmp, storage.create_h5(tmp[0]) as handle:
         for key, value in (("sample_rate", sample_rate), ("n_samples", n_samples), ("n_fft", mel["n_fft"]),
                            ("hop_length", mel["hop_length"]), ("n_mels", mel["n_mels"])):
             handle.attrs[key] = int(value)
@@ -40,7 +43,12 @@ def main() -> None:
         for (a, b), block in tqdm(zip(chunks, ordered_map(mel_chunk, work, p["compute"]["n_jobs"])),
                                   total=len(chunks), desc="mel", unit="chunk"):
             out[a:b] = block
-    stage.log.info("mel: %d rows of %dx%d (%s) -> %s", n_rows, mel["n_mels"], frames, mel["dtype"], OUT)
+        rows = corpus.read_manifest(MANIFEST)
+        if len(rows) != n_rows:
+            raise corpus.CorpusError(f"{PADDED}: {n_rows} rows but {MANIFEST} lists {len(rows)}; rerun dvc repro")
+        examples = plots.mel_examples(tmp[1], rows, out, sample_rate, mel["hop_length"])
+    stage.log.info("mel: %d rows of %dx%d (%s) -> %s; examples %s in %s", n_rows, mel["n_mels"], frames,
+                   mel["dtype"], OUT, ", ".join(e.name for e in examples), EXAMPLES)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ def main() -> None:
     with h5py.File(MEL, "r") as handle:
         attrs = {key: int(value) for key, value in handle.attrs.items()}
         input_shape = (*handle["mel"].shape[1:], 1)
+        mel_dtype = str(handle["mel"].dtype)
     stats = training.train_statistics(MEL, rows["train"])
     model = build_cnn(cfg["model"], input_shape, cfg["task"], len(EMOTIONS),
                       normaliser(cfg["normalization"], stats), cfg["learning_rate"])
@@ -54,7 +55,7 @@ def main() -> None:
         history = training.fit(model, train, val, cfg["epochs"], cfg["patience"], [training.LiveLogger(live)])
     seconds = time.perf_counter() - started
     val_loss = history.history["val_loss"]
-    preprocessing = {**attrs, "task": cfg["task"], "model": cfg["model"],
+    preprocessing = {**attrs, "mel_dtype": mel_dtype, "task": cfg["task"], "model": cfg["model"],
                      "classes": list(EMOTIONS) if cfg["task"] == "emotion" else [],
                      "pad_seconds": attrs["n_samples"] / attrs["sample_rate"]}
     with storage.atomic_outputs(MODEL_DIR / "model.keras", MODEL_DIR / "preprocessing.json", SUMMARY) as tmp:

@@ -1,0 +1,196 @@
+"""Score a take of any length with a trained model, window by window.
+
+The model sees exactly what the pipeline fed it: the take is decoded by
+``audio_io.load_mono`` at the training rate, cut into windows of ``pad_seconds``,
+each made that long by ``features.pad_or_trim``, turned into log-mel by
+``features.log_mel`` and rounded through the dtype mel.h5 stored. The model holds
+its own normalisation, so ``preprocessing.json`` beside it is all that travels along.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from singaffect import audio_io, features, storage
+from singaffect.errors import SingaffectError
+
+PREPROCESSING_FILE = "preprocessing.json"
+PREPROCESSING_KEYS = ("sample_rate", "n_samples", "n_fft", "hop_length", "n_mels", "task", "classes")
+WINDOWS_PER_BATCH = 32  # bounds memory on hour-long takes
+
+
+class PredictError(SingaffectError, ValueError):
+    """The model or its preprocessing cannot be used; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How the pipeline turned audio into model input (written by ``stages/train.py``)."""
+
+    sample_rate: int
+    n_samples: int
+    n_fft: int
+    hop_length: int
+    n_mels: int
+    task: str
+    classes: tuple[str, ...]
+    mel_dtype: str = "float32"
+
+    @property
+    def window_seconds(self) -> float:
+        return self.n_samples / self.sample_rate
+
+
+def read_preprocessing(model_path: str | Path) -> Preprocessing:
+    """The ``preprocessing.json`` saved beside ``model_path``."""
+    path = Path(model_path).with_name(PREPROCESSING_FILE)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise PredictError(f"{path}: not found (stages/train.py writes it beside the model)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PredictError(f"{path}: cannot read ({error})") from None
+    missing = [key for key in PREPROCESSING_KEYS if not isinstance(raw, dict) or key not in raw]
+    if missing:
+        raise PredictError(f"{path}: missing keys {missing}")
+    if raw["task"] not in ("emotion", "enthusiasm"):
+        raise PredictError(f"{path}: unknown task {raw['task']!r}")
+    if raw["task"] == "emotion" and not raw["classes"]:
+        raise PredictError(f"{path}: task emotion needs a list of classes")
+    if raw.get("mel_dtype", "float32") not in ("float16", "float32"):
+        raise PredictError(f"{path}: unknown mel_dtype {raw['mel_dtype']!r}")
+    return Preprocessing(sample_rate=int(raw["sample_rate"]), n_samples=int(raw["n_samples"]),
+                         n_fft=int(raw["n_fft"]), hop_length=int(raw["hop_length"]), n_mels=int(raw["n_mels"]),
+                         task=raw["task"], classes=tuple(raw["classes"]),
+                         mel_dtype=raw.get("mel_dtype", "float32"))
+
+
+def model_file(model_path: str | Path) -> Path:
+    """``model_path`` if it is a file, else a ``PredictError`` that says how to get one."""
+    path = Path(model_path)
+    if not path.is_file():
+        raise PredictError(f"{path}: model file not found (run `dvc repro train` or pass --model)")
+    return path
+
+
+def load_model(model_path: str | Path) -> Any:
+    """The Keras model at ``model_path``, loaded without running arbitrary code (``safe_mode``)."""
+    path = model_file(model_path)
+    import keras  # deferred: a bad audio file is reported before the backend spends seconds loading
+
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)  # inference only
+    except Exception as error:  # Keras raises many kinds for a damaged archive
+        raise PredictError(f"{path}: cannot load model ({type(error).__name__}: {error})") from None
+
+
+def window_starts(total: int, window: int, hop: int) -> list[int]:
+    """Sample offsets of windows that cover ``total`` samples; the last one ends at the end.
+
+    A take no longer than one window gets a single window (padded like the pipeline).
+    """
+    if total <= window:
+        return [0]
+    starts = list(range(0, total - window + 1, hop))
+    if starts[-1] + window < total:
+        starts.append(total - window)
+    return starts
+
+
+@dataclass
+class TakeScores:
+    """Per-window model output for one take; ``scores`` is (windows,) or (windows, classes)."""
+
+    path: str
+    task: str
+    classes: tuple[str, ...]
+    duration: float
+    window: float
+    hop: float
+    starts: np.ndarray
+    ends: np.ndarray
+    scores: np.ndarray
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def mean(self) -> np.ndarray:
+        """Mean over windows: the take's score, or its mean class probabilities."""
+        return self.scores.mean(axis=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (what ``--json`` prints)."""
+        def entry(values: np.ndarray) -> dict[str, Any]:
+            if self.task == "enthusiasm":
+                return {"enthusiasm": round(float(values), 6)}
+            probabilities = {c: round(float(p), 6) for c, p in zip(self.classes, values)}
+            return {"emotion": self.classes[int(np.argmax(values))], "probabilities": probabilities}
+
+        return {
+            "file": self.path, "task": self.task, "duration_s": round(self.duration, 4),
+            "window_s": round(self.window, 4), "hop_s": round(self.hop, 4), **self.extra,
+            "windows": [{"start_s": round(float(a), 4), "end_s": round(float(b), 4), **entry(s)}
+                        for a, b, s in zip(self.starts, self.ends, self.scores)],
+            "mean": entry(self.mean()),
+        }
+
+
+def score_samples(model: Any, prep: Preprocessing, samples: np.ndarray, hop_seconds: float | None = None,
+                  path: str = "") -> TakeScores:
+    """Score mono ``samples`` at ``prep.sample_rate`` in windows of ``prep.n_samples``.
+
+    ``hop_seconds`` defaults to half a window.
+    """
+    hop_seconds = prep.window_seconds / 2 if hop_seconds is None else hop_seconds
+    if not hop_seconds > 0 or not math.isfinite(hop_seconds):
+        raise PredictError(f"hop must be a positive number of seconds, got {hop_seconds}")
+    hop = max(1, int(round(hop_seconds * prep.sample_rate)))
+    starts = np.asarray(window_starts(len(samples), prep.n_samples, hop))
+    outputs = []
+    for a, b in storage.chunk_ranges(len(starts), WINDOWS_PER_BATCH):
+        batch = np.stack([features.pad_or_trim(samples[s:s + prep.n_samples], prep.n_samples)[0]
+                          for s in starts[a:b]])
+        mel = features.log_mel(batch, prep.sample_rate, prep.n_fft, prep.hop_length, prep.n_mels)
+        mel = mel.astype(prep.mel_dtype).astype(np.float32)[..., None]
+        outputs.append(np.asarray(model.predict(mel, verbose=0), dtype=np.float64))
+    scores = np.concatenate(outputs)
+    scores = scores.reshape(-1) if prep.task == "enthusiasm" else scores
+    rate = prep.sample_rate
+    ends = np.minimum(starts + prep.n_samples, len(samples))
+    return TakeScores(path=path, task=prep.task, classes=prep.classes, duration=len(samples) / rate,
+                      window=prep.window_seconds, hop=hop / rate, starts=starts / rate, ends=ends / rate,
+                      scores=scores)
+
+
+def predict_file(audio_path: str | Path, model_path: str | Path, hop_seconds: float | None = None) -> TakeScores:
+    """Decode ``audio_path`` (any rate, any channels) and score it with the model at ``model_path``."""
+    prep = read_preprocessing(model_file(model_path))
+    samples = audio_io.load_mono(audio_path, prep.sample_rate)
+    model = load_model(model_path)
+    result = score_samples(model, prep, samples, hop_seconds, path=str(audio_path))
+    result.extra["model"] = str(model_path)
+    return result
+
+
+def format_table(result: TakeScores) -> str:
+    """A fixed-width table: one line per window, then the mean."""
+    head = (f"{result.path}: {result.duration:.2f} s, {len(result.starts)} window(s) of "
+            f"{result.window:.2f} s, hop {result.hop:.2f} s, task {result.task}")
+    if result.task == "enthusiasm":
+        lines = [f"{'start':>8} {'end':>8} {'enthusiasm':>11}"]
+        lines += [f"{a:8.2f} {b:8.2f} {s:11.3f}" for a, b, s in zip(result.starts, result.ends, result.scores)]
+        lines.append(f"{'mean':>17} {float(result.mean()):11.3f}")
+        return "\n".join([head, *lines])
+    width = max(8, *(len(c) for c in result.classes))
+    columns = "".join(f" {c:>{width}}" for c in result.classes)
+    lines = [f"{'start':>8} {'end':>8} {'emotion':<{width}}{columns}"]
+    for a, b, s in zip(result.starts, result.ends, result.scores):
+        probabilities = "".join(f" {p:{width}.3f}" for p in s)
+        lines.append(f"{a:8.2f} {b:8.2f} {result.classes[int(np.argmax(s))]:<{width}}{probabilities}")
+    mean = result.mean()
+    lines.append(f"{'mean':>17} {result.classes[int(np.argmax(mean))]:<{width}}"
+                 + "".join(f" {p:{width}.3f}" for p in mean))
+    return "\n".join([head, *lines])
