@@ -63,7 +63,7 @@ def parse_ravdess_name(name: str) -> dict[str, str | float]:
         raise ClipError(name, "not a RAVDESS name MM-VV-EE-II-SS-RR-AA")
     modality, channel, emotion, intensity, statement, repetition, actor = parts
     if modality != "03":
-        raise CorpusError(f"{name}: modality {modality} is not audio-only (03)")
+        raise ClipError(name, f"modality {modality} is not audio-only (03)")
     if channel != "02":
         raise ClipError(name, f"vocal channel {channel} is not song (02)")
     if emotion not in RAVDESS_EMOTION_CODES:
