@@ -35,11 +35,37 @@ import librosa
 import numpy as np
 from scipy import signal
 
+from singaffect.errors import SingaffectError
+
 HANDCRAFTED_NAMES = (
     "a_weighted_db_mean", "a_weighted_db_std", "voiced_fraction", "f0_mean_semitones", "f0_std_semitones",
     "fall_down", "end_slope", "vibrato_extent", "vibrato_rate",
 )
 MIN_SEGMENT_FRAMES = 10  # filtfilt of a 2nd-order filter needs more than 9 samples
+
+
+class HandcraftedParamsError(SingaffectError, ValueError):
+    """``handcrafted.*`` params that pYIN or the vibrato band cannot use at this sample rate; names the keys."""
+
+
+def check_params(sample_rate: int, params: dict) -> None:
+    """Refuse pitch settings that cannot work at ``sample_rate`` before any clip is analysed."""
+    fmin, fmax, frame = params["fmin"], params["fmax"], params["frame_length"]
+    frame_rate = sample_rate / params["hop_length"]
+    if fmax > sample_rate / 2:
+        raise HandcraftedParamsError(f"params key handcrafted.fmax: {fmax} Hz is above the Nyquist frequency "
+                                     f"{sample_rate / 2} Hz of data.sample_rate={sample_rate}")
+    if fmin >= fmax:
+        raise HandcraftedParamsError(f"params key handcrafted.fmin ({fmin}) must be below handcrafted.fmax ({fmax})")
+    if sample_rate / fmin >= frame - 1:
+        raise HandcraftedParamsError(
+            f"params keys handcrafted.fmin / handcrafted.frame_length: one period of {fmin} Hz "
+            f"({sample_rate / fmin:.0f} samples at {sample_rate} Hz) does not fit a frame of {frame}; "
+            f"raise frame_length to {int(np.ceil(sample_rate / fmin)) * 2 + 1} or fmin")
+    if params["vibrato_max_hz"] >= frame_rate / 2:
+        raise HandcraftedParamsError(
+            f"params key handcrafted.vibrato_max_hz: {params['vibrato_max_hz']} Hz needs a pitch frame rate above "
+            f"{2 * params['vibrato_max_hz']} Hz; lower handcrafted.hop_length (now {frame_rate:.1f} frames/s)")
 
 
 def a_weighted_db(samples: np.ndarray, sample_rate: int, n_fft: int, hop_length: int) -> np.ndarray:
@@ -101,7 +127,7 @@ def vibrato(semitones: np.ndarray, segments: list[tuple[int, int]], frame_rate: 
             min_hz: float, max_hz: float) -> tuple[float, float]:
     """``(extent in semitones peak-to-peak, rate in Hz)`` of the segments' pitch modulation."""
     usable = [(a, b) for a, b in segments if b - a >= max(MIN_SEGMENT_FRAMES, frame_rate / min_hz)]
-    if not usable or max_hz >= frame_rate / 2:
+    if not usable:
         return float("nan"), float("nan")
     sos = signal.butter(2, min_hz / 2, btype="lowpass", fs=frame_rate, output="sos")
     n_fft = max(1024, 1 << int(np.ceil(np.log2(max(b - a for a, b in usable)))))
@@ -116,6 +142,8 @@ def vibrato(semitones: np.ndarray, segments: list[tuple[int, int]], frame_rate: 
         spectrum += np.abs(np.fft.rfft(deviation * np.hanning(deviation.size), n_fft)) ** 2
     freqs = np.fft.rfftfreq(n_fft, 1 / frame_rate)
     band = np.flatnonzero((freqs >= min_hz) & (freqs <= max_hz))
+    if band.size == 0:  # a band narrower than one bin: the nearest bin
+        band = np.array([np.argmin(np.abs(freqs - min_hz))])
     peak = band[np.argmax(spectrum[band])]
     rate = freqs[peak]
     if 0 < peak < spectrum.size - 1:  # parabolic interpolation of the log spectrum around the peak
@@ -128,6 +156,7 @@ def vibrato(semitones: np.ndarray, segments: list[tuple[int, int]], frame_rate: 
 
 def handcrafted(samples: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:
     """The ``HANDCRAFTED_NAMES`` values of one clip (float32; NaN where a clip has no pitch)."""
+    check_params(sample_rate, params)
     y = np.asarray(samples, dtype=np.float32)
     if y.size < params["frame_length"]:
         y = np.pad(y, (0, params["frame_length"] - y.size))

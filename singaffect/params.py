@@ -116,16 +116,16 @@ SCHEMA: dict[str, Any] = {
         "mel_scale": Spec(str, choices=("power", "db")),
     },
     "handcrafted": {
-        "fmin": Spec(float, 20.0, 2000.0),
-        "fmax": Spec(float, 40.0, 8000.0),
+        "fmin": Spec(float, 0.1, 24000.0),   # feasibility at the sample rate: baseline_features.check_params
+        "fmax": Spec(float, 0.1, 24000.0),
         "frame_length": Spec(int, 256, 16384),
         "hop_length": Spec(int, 16, 16384),
         "resolution": Spec(float, 0.01, 1.0),
         "top_db": Spec(float, 1.0, 200.0),
         "min_segment_seconds": Spec(float, 0.0, 10.0),
         "tail_seconds": Spec(float, 0.01, 10.0),
-        "vibrato_min_hz": Spec(float, 0.5, 50.0),
-        "vibrato_max_hz": Spec(float, 0.5, 50.0),
+        "vibrato_min_hz": Spec(float, 0.1, 50.0),
+        "vibrato_max_hz": Spec(float, 0.1, 50.0),
     },
     "classic": {
         "model": Spec(str, choices=("ridge", "mlp", "lstm", "gru", "conv1d")),

@@ -18,6 +18,8 @@ def main() -> None:
     p = params.load(sections=["handcrafted", "compute"])
     clip_ids = [r["clip_id"] for r in corpus.read_manifest(RAW / "manifest.csv")]
     names = list(baseline_features.HANDCRAFTED_NAMES)
+    with storage.ClipAudioReader(RAW / "audio.h5") as reader:
+        baseline_features.check_params(reader.sample_rate, p["handcrafted"])
     with storage.atomic_outputs(OUT) as tmp, storage.create_h5(tmp[0]) as handle, \
             tqdm(total=len(clip_ids), desc="handcrafted", unit="clip") as bar:
         bad = functionals.compute_table(handle, baseline_features.handcrafted, names, RAW / "audio.h5", clip_ids,

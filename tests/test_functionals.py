@@ -139,3 +139,14 @@ def test_tables_are_ordered_byte_stable_and_checked(tmp_path):
         fn.read_table(tmp_path / "table0.h5", ids[::-1])
     with storage.create_h5(tmp_path / "short.h5") as handle, pytest.raises(fn.FeatureTableError, match="audio.h5"):
         fn.compute_table(handle, double_mean, ["m", "m2"], tmp_path / "audio.h5", ids[:3], {"min": 0}, 1, 3)
+
+
+@pytest.mark.parametrize("overrides,keys", [
+    ({"fmax": 12000.0}, "handcrafted.fmax"),
+    ({"fmin": 500.0, "fmax": 500.0}, "handcrafted.fmin"),
+    ({"fmin": 20.0}, "handcrafted.frame_length"),
+    ({"vibrato_max_hz": 30.0}, "handcrafted.vibrato_max_hz"),
+])
+def test_unusable_pitch_params_name_their_keys(overrides, keys):
+    with pytest.raises(bf.HandcraftedParamsError, match=keys):
+        bf.handcrafted(synth.sung_tone(0.2, SR), SR, {**H_PARAMS, **overrides})
