@@ -202,20 +202,20 @@ def test_temporaries_of_dead_processes_are_cleaned_live_ones_kept(tmp_path):
 
 
 def test_saved_models_carry_no_timestamps(tmp_path):
-    """Keras stamps save times into the .keras zip; save_model pins them, so same weights, same bytes."""
+    """Keras stamps save times and memory addresses (shared_object_id) into the .keras zip;
+    save_model pins them, so the same weights give the same bytes in any process."""
     import zipfile
 
-    import keras
+    from singaffect.models import build_cnn, load_model, normaliser, save_model
 
-    from singaffect.models import load_model, save_model
-
-    inputs = keras.Input(shape=(4,))
-    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    model = build_cnn("compact_cnn", (16, 63, 1), "emotion", 6, normaliser("minmax", {"min": 0, "max": 1}), 1e-3)
     save_model(model, tmp_path / "model.keras")
     with zipfile.ZipFile(tmp_path / "model.keras") as archive:
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         assert json.loads(archive.read("metadata.json"))["date_saved"] == "1980-01-01@00:00:00"
-    x = np.ones((2, 4), np.float32)
+        shared = [int(v) for v in re.findall(r'"shared_object_id": (\d+)', archive.read("config.json").decode())]
+    assert shared and max(shared) <= len(set(shared)), "shared objects numbered 1, 2, ..., not by id()"
+    x = np.random.default_rng(0).standard_normal((2, 16, 63, 1)).astype(np.float32)
     assert np.array_equal(load_model(tmp_path / "model.keras").predict(x, verbose=0), model.predict(x, verbose=0))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]
 
