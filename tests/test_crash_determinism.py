@@ -51,11 +51,6 @@ def wait_for(condition: Callable[[], object], process: subprocess.Popen, what: s
     pytest.fail(f"timed out waiting for {what}")
 
 
-def start_repro(repo: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([str(tinyrepo.BIN / "dvc"), "repro", *args], cwd=repo, env=tinyrepo.env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
 def finished_looking(folder: Path) -> list[str]:
     """Files in ``folder`` a later stage could mistake for output: anything but hidden temporaries."""
     if not folder.exists():
@@ -114,7 +109,7 @@ def test_run_cache_restores_outputs_after_a_reverted_params_change(pipeline, rep
 @pytest.mark.slow
 def test_killed_augment_leaves_no_output_and_repro_recovers(pipeline, repo):
     tinyrepo.write_params(repo, {"augment.copies": 20})  # ~60 MB to write: plenty of time to be killed
-    dvc = start_repro(repo, "augment")
+    dvc = tinyrepo.start_dvc(repo, "repro", "augment")
     folder = repo / "data" / "augmented"
 
     def half_written() -> Path | None:
@@ -145,7 +140,7 @@ def test_killed_training_leaves_no_model_and_repro_retrains_to_the_same_result(p
     tinyrepo.write_params(repo, {"train.epochs": 50, "train.patience": 50})
     epoch_logged = repo / "dvclive/train/plots/metrics/train/loss.tsv"
     shutil.rmtree(repo / "dvclive" / "train")  # the uninterrupted run's log must not trigger the kill
-    dvc = start_repro(repo, "train")
+    dvc = tinyrepo.start_dvc(repo, "repro", "train")
     wait_for(lambda: epoch_logged.exists() and len(epoch_logged.read_text().splitlines()) >= 2,
              dvc, "the first epoch was logged")
     stage = [p for p in psutil.Process(dvc.pid).children(recursive=True)
