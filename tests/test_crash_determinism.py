@@ -238,6 +238,20 @@ def test_output_folder_blocked_by_a_file(tmp_path, capsys):
     assert (repo / "data" / "split").read_text() == "not a folder"
 
 
+def test_a_refused_write_names_the_output_not_the_temporary(tmp_path, capsys, monkeypatch):
+    """What a read-only folder or full disk does, simulated so it also runs as root."""
+    repo = split_inputs(tmp_path)
+
+    def refuse(path, rows, columns=None):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(corpus, "write_manifest", refuse)
+    assert tinyrepo.run_stage(repo, "split") == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert errors == ["error: cannot write data/split/split.csv: Permission denied"]
+    assert not (repo / "data" / "split").exists() or list((repo / "data" / "split").iterdir()) == []
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; see the file-in-the-way test")
 def test_read_only_output_folder(tmp_path, capsys):
     repo = split_inputs(tmp_path)
