@@ -5,13 +5,12 @@ layer, so a saved model scores raw log-mel input with nothing else to carry alon
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import json
 import os
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
@@ -43,6 +42,7 @@ def save_model(model: keras.Model, path: str | Path) -> None:
 
 
 def _stabilise(path: Path) -> None:
+    """Rewrite the .keras zip at ``path`` without save times and memory addresses."""
     stable = path.with_name(f".{path.name}.stable")
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(stable, "w") as target:
         for info in source.infolist():
