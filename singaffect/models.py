@@ -5,13 +5,12 @@ layer, so a saved model scores raw log-mel input with nothing else to carry alon
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import json
 import os
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
@@ -32,11 +31,18 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
 def save_model(model: keras.Model, path: str | Path) -> None:
     """``model.save`` made byte-stable, so retraining to the same weights gives the same file.
 
-    Keras stamps the save time into ``metadata.json`` and into the zip entry of the
-    weights; both are set to ``ZIP_EPOCH`` (entries are streamed, never held whole).
+    Keras stamps the save time into ``metadata.json`` and into the zip entries, and
+    numbers shared objects in ``config.json`` by their memory address (``id()``):
+    times become ``ZIP_EPOCH``, addresses 1, 2, ... in order of first appearance.
+    The weights are streamed, never held whole.
     """
     path = Path(path)
     model.save(path)
+    _stabilise(path)
+
+
+def _stabilise(path: Path) -> None:
+    """Rewrite the .keras zip at ``path`` without save times and memory addresses."""
     stable = path.with_name(f".{path.name}.stable")
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(stable, "w") as target:
         for info in source.infolist():
@@ -47,9 +53,22 @@ def save_model(model: keras.Model, path: str | Path) -> None:
                 metadata["date_saved"] = "1980-01-01@00:00:00"
                 target.writestr(entry, json.dumps(metadata))
                 continue
+            if info.filename == "config.json":
+                target.writestr(entry, json.dumps(_renumber_shared(json.loads(source.read(info)), {})))
+                continue
             with source.open(info) as reader, target.open(entry, "w", force_zip64=True) as writer:
                 shutil.copyfileobj(reader, writer, 1 << 20)
     os.replace(stable, path)
+
+
+def _renumber_shared(node, ids: dict[int, int]):
+    """``node`` with every ``shared_object_id`` replaced by its order of first appearance."""
+    if isinstance(node, dict):
+        return {key: ids.setdefault(value, len(ids) + 1) if key == "shared_object_id" else _renumber_shared(value, ids)
+                for key, value in node.items()}
+    if isinstance(node, list):
+        return [_renumber_shared(value, ids) for value in node]
+    return node
 
 
 def load_model(path: str | Path) -> keras.Model:

@@ -51,11 +51,6 @@ def wait_for(condition: Callable[[], object], process: subprocess.Popen, what: s
     pytest.fail(f"timed out waiting for {what}")
 
 
-def start_repro(repo: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([str(tinyrepo.BIN / "dvc"), "repro", *args], cwd=repo, env=tinyrepo.env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
 def finished_looking(folder: Path) -> list[str]:
     """Files in ``folder`` a later stage could mistake for output: anything but hidden temporaries."""
     if not folder.exists():
@@ -114,7 +109,7 @@ def test_run_cache_restores_outputs_after_a_reverted_params_change(pipeline, rep
 @pytest.mark.slow
 def test_killed_augment_leaves_no_output_and_repro_recovers(pipeline, repo):
     tinyrepo.write_params(repo, {"augment.copies": 20})  # ~60 MB to write: plenty of time to be killed
-    dvc = start_repro(repo, "augment")
+    dvc = tinyrepo.start_dvc(repo, "repro", "augment")
     folder = repo / "data" / "augmented"
 
     def half_written() -> Path | None:
@@ -145,7 +140,7 @@ def test_killed_training_leaves_no_model_and_repro_retrains_to_the_same_result(p
     tinyrepo.write_params(repo, {"train.epochs": 50, "train.patience": 50})
     epoch_logged = repo / "dvclive/train/plots/metrics/train/loss.tsv"
     shutil.rmtree(repo / "dvclive" / "train")  # the uninterrupted run's log must not trigger the kill
-    dvc = start_repro(repo, "train")
+    dvc = tinyrepo.start_dvc(repo, "repro", "train")
     wait_for(lambda: epoch_logged.exists() and len(epoch_logged.read_text().splitlines()) >= 2,
              dvc, "the first epoch was logged")
     stage = [p for p in psutil.Process(dvc.pid).children(recursive=True)
@@ -202,20 +197,20 @@ def test_temporaries_of_dead_processes_are_cleaned_live_ones_kept(tmp_path):
 
 
 def test_saved_models_carry_no_timestamps(tmp_path):
-    """Keras stamps save times into the .keras zip; save_model pins them, so same weights, same bytes."""
+    """Keras stamps save times and memory addresses (shared_object_id) into the .keras zip;
+    save_model pins them, so the same weights give the same bytes in any process."""
     import zipfile
 
-    import keras
+    from singaffect.models import build_cnn, load_model, normaliser, save_model
 
-    from singaffect.models import load_model, save_model
-
-    inputs = keras.Input(shape=(4,))
-    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    model = build_cnn("compact_cnn", (16, 63, 1), "emotion", 6, normaliser("minmax", {"min": 0, "max": 1}), 1e-3)
     save_model(model, tmp_path / "model.keras")
     with zipfile.ZipFile(tmp_path / "model.keras") as archive:
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         assert json.loads(archive.read("metadata.json"))["date_saved"] == "1980-01-01@00:00:00"
-    x = np.ones((2, 4), np.float32)
+        shared = [int(v) for v in re.findall(r'"shared_object_id": (\d+)', archive.read("config.json").decode())]
+    assert shared and max(shared) <= len(set(shared)), "shared objects numbered 1, 2, ..., not by id()"
+    x = np.random.default_rng(0).standard_normal((2, 16, 63, 1)).astype(np.float32)
     assert np.array_equal(load_model(tmp_path / "model.keras").predict(x, verbose=0), model.predict(x, verbose=0))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]
 
@@ -241,6 +236,20 @@ def test_output_folder_blocked_by_a_file(tmp_path, capsys):
     assert len(errors) == 1 and "Traceback" not in err, err
     assert "cannot create output folder 'data/split'" in errors[0] and "in the way" in errors[0]
     assert (repo / "data" / "split").read_text() == "not a folder"
+
+
+def test_a_refused_write_names_the_output_not_the_temporary(tmp_path, capsys, monkeypatch):
+    """What a read-only folder or full disk does, simulated so it also runs as root."""
+    repo = split_inputs(tmp_path)
+
+    def refuse(path, rows, columns=None):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(corpus, "write_manifest", refuse)
+    assert tinyrepo.run_stage(repo, "split") == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert errors == ["error: cannot write data/split/split.csv: Permission denied"]
+    assert not (repo / "data" / "split").exists() or list((repo / "data" / "split").iterdir()) == []
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; see the file-in-the-way test")

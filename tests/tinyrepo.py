@@ -106,10 +106,10 @@ def run_dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedP
     return result
 
 
-def start_stage(repo: Path, name: str) -> subprocess.Popen:
-    """``python stages/<name>.py`` in ``repo`` as a background process (for kill tests)."""
-    return subprocess.Popen([sys.executable, f"stages/{name}.py"], cwd=repo, env=env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def start_dvc(repo: Path, *args: str) -> subprocess.Popen:
+    """``dvc *args`` in ``repo`` in the background (for kill tests); stdout and stderr merged."""
+    return subprocess.Popen([str(BIN / "dvc"), *args], cwd=repo, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def lock_hashes(repo: Path, stages: tuple[str, ...] = ("raw", "augment", "pad", "mel", "split")) -> dict[str, str]:
