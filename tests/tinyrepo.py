@@ -29,9 +29,16 @@ TINY = {
 }
 
 
+def environment() -> dict[str, str]:
+    """This interpreter's bin folder first on PATH: stage commands say ``python`` and the queue
+    worker starts ``dvc``, both of which must be the ones the tests run with."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {**os.environ, "PATH": path, "TF_CPP_MIN_LOG_LEVEL": "3", "DVC_NO_ANALYTICS": "1"}
+
+
 def dvc(repo: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     """Run ``dvc ARGS`` in ``repo`` with this interpreter's dvc; fail loudly with its output."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "DVC_NO_ANALYTICS": "1"}
+    env = environment()
     done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=repo, env=env, capture_output=True,
                           text=True, timeout=timeout)
     assert done.returncode == 0, f"dvc {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
