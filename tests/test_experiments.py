@@ -21,7 +21,8 @@ from tinyrepo import dvc, environment, git, make_repo
 pytestmark = pytest.mark.slow
 
 # The clean table the README recommends: experiment, what was varied, what came out.
-KEEP = r"Experiment$|State|split\.strategy|train\.(task|model|epochs)$|headline\.value|accuracy|uar|macro_f1|pearson_r|ccc|best_val_loss"
+KEEP = (r"Experiment$|State|split\.strategy|train\.(task|model|epochs)$"
+        r"|headline\.value|accuracy|uar|macro_f1|pearson_r|ccc|best_val_loss")
 
 
 @pytest.fixture(scope="module")
