@@ -37,10 +37,19 @@ def build_augmenter(params: dict[str, Any]) -> am.Compose:
 
 
 def augment_clip(augmenter: am.Compose, samples: np.ndarray, sample_rate: int, seed: int) -> np.ndarray:
-    """One augmented copy of ``samples``; audiomentations draws from the global RNGs, so seed both."""
-    random.seed(seed)
-    np.random.seed(seed)
-    out = augmenter(samples=np.asarray(samples, dtype=np.float32), sample_rate=sample_rate)
+    """One augmented copy of ``samples``, the transforms of ``augmenter`` applied in order.
+
+    audiomentations draws from the global ``random`` and NumPy RNGs, and applying a
+    transform can draw from them too (librosa's first call in a process imports modules
+    that take random bits), so both are reseeded before every transform: each one's
+    draws depend only on ``(seed, its position)``, never on what the process did before.
+    """
+    out = np.asarray(samples, dtype=np.float32)
+    for position, transform in enumerate(augmenter.transforms):
+        transform_seed = derive_seed(seed, position)
+        random.seed(transform_seed)
+        np.random.seed(transform_seed)
+        out = transform(samples=out, sample_rate=sample_rate)
     return np.ascontiguousarray(out, dtype=np.float32)
 
 

@@ -7,7 +7,9 @@ Three layouts plug in through ``data.corpus`` without code changes:
 * ``csv`` -- a manifest with columns ``path,speaker,song,target``.
 
 Every manifest path must stay inside the corpus root; labels outside the known
-sets are errors that name the file.
+sets are errors that name the file. A problem with one file is a ``ClipError``
+(path + reason): ``list_clips`` raises it, or, given a ``rejected`` list
+(``data.on_error: skip``), records it there and leaves the file out.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from singaffect.errors import SingaffectError
+from singaffect.errors import FileRejected, SingaffectError
 
 AUDIO_SUFFIXES = (".flac", ".wav", ".ogg", ".aiff", ".aif")
 
@@ -29,6 +31,10 @@ STATEMENTS = {"01": "Kids are talking by the door", "02": "Dogs are sitting by t
 
 class CorpusError(SingaffectError, ValueError):
     """The corpus layout or a label is wrong; the message names the file."""
+
+
+class ClipError(CorpusError, FileRejected):
+    """One listed file cannot become a clip (name, label, path or duplicate id)."""
 
 
 @dataclass(frozen=True)
@@ -54,22 +60,24 @@ def parse_ravdess_name(name: str) -> dict[str, str | float]:
     stem = Path(name).name.split(".")[0]
     parts = stem.split("-")
     if len(parts) != 7 or not all(re.fullmatch(r"\d\d", p) for p in parts):
-        raise CorpusError(f"{name}: not a RAVDESS name MM-VV-EE-II-SS-RR-AA")
+        raise ClipError(name, "not a RAVDESS name MM-VV-EE-II-SS-RR-AA")
     modality, channel, emotion, intensity, statement, repetition, actor = parts
+    if modality != "03":
+        raise ClipError(name, f"modality {modality} is not audio-only (03)")
     if channel != "02":
-        raise CorpusError(f"{name}: vocal channel {channel} is not song (02)")
+        raise ClipError(name, f"vocal channel {channel} is not song (02)")
     if emotion not in RAVDESS_EMOTION_CODES:
-        raise CorpusError(f"{name}: unknown emotion code {emotion} (song has 01-06)")
+        raise ClipError(name, f"unknown emotion code {emotion} (song has 01-06)")
     if intensity not in RAVDESS_INTENSITY_CODES:
-        raise CorpusError(f"{name}: unknown intensity code {intensity}")
+        raise ClipError(name, f"unknown intensity code {intensity}")
     if emotion == "01" and intensity == "02":
-        raise CorpusError(f"{name}: neutral has no strong intensity in RAVDESS")
+        raise ClipError(name, "neutral has no strong intensity in RAVDESS")
     if statement not in STATEMENTS:
-        raise CorpusError(f"{name}: unknown statement code {statement}")
+        raise ClipError(name, f"unknown statement code {statement}")
     if repetition not in ("01", "02"):
-        raise CorpusError(f"{name}: unknown repetition code {repetition}")
+        raise ClipError(name, f"unknown repetition code {repetition}")
     if not 1 <= int(actor) <= 24:
-        raise CorpusError(f"{name}: unknown actor {actor}")
+        raise ClipError(name, f"unknown actor {actor}")
     return {
         "speaker": actor,
         "gender": "male" if int(actor) % 2 else "female",
@@ -81,40 +89,67 @@ def parse_ravdess_name(name: str) -> dict[str, str | float]:
     }
 
 
-# Lab recordings: ``l_f01_elly_h1_e1_nm30.wav`` (prefix, singer, song, take fields) and
-# ``m01fh1_1.wav`` (singer m01, song letter, style letter, take, _part).
-_LAB_LONG = re.compile(r"^[a-z]+_(?P<singer>[mf]\d+)_(?P<song>[a-z]+)_(?P<rest>.+)$", re.I)
+# Lab recordings (the seed's Evaluation.txt lists both layouts):
+#   long  ``l_f01_elly_h1_e3_nm30.wav``: prefix, singer f01, song "elly", style+take "h1",
+#         part "e3", then fields we do not interpret ("nm30");
+#   short ``m11fn2_4.wav``: singer m11, song letter "f", style "n", take 2, part 4.
+# Style letters: h = sung with enthusiasm, n = normal (inferred from the seed's scores, where
+# h takes score higher); anything else is kept unknown (""). Parts 1-4 of one take share a
+# recording, so they share singer, song, style and take.
+_LAB_LONG = re.compile(r"^[a-z]+_(?P<singer>[mf]\d+)_(?P<song>[a-z]+)(?:_(?P<rest>.*))?$", re.I)
 _LAB_SHORT = re.compile(r"^(?P<singer>[mf]\d+)(?P<song>[a-z])(?P<style>[a-z])(?P<take>\d+)_(?P<part>\d+)$", re.I)
+_LAB_STYLE_TAKE = re.compile(r"^(?P<style>[a-z])(?P<take>\d+)$", re.I)
+_LAB_PART = re.compile(r"^e(?P<part>\d+)$", re.I)
+LAB_STYLES = {"h": "enthusiastic", "n": "normal"}
+
+
+def _number(text: str | None) -> str:
+    return str(int(text)) if text else ""
 
 
 def parse_lab_name(name: str) -> dict[str, str]:
-    """Singer, gender and song of a lab file name; unknown fields are ``""``."""
+    """Singer, gender, song, style, take and part of a lab file name; unknown fields are ``""``.
+
+    ``repetition`` is the take, so parts of one take are told apart only by ``part``.
+    """
     stem = Path(name).stem
-    for pattern in (_LAB_LONG, _LAB_SHORT):
-        match = pattern.match(stem)
-        if match:
-            singer = match["singer"].lower()
-            return {
-                "speaker": singer,
-                "gender": {"m": "male", "f": "female"}[singer[0]],
-                "statement": match["song"].lower(),
-                "repetition": match.groupdict().get("take") or "",
-            }
-    return {"speaker": "", "gender": "", "statement": "", "repetition": ""}
+    fields = {"speaker": "", "gender": "", "statement": "", "repetition": "", "style": "", "part": ""}
+    short, long = _LAB_SHORT.match(stem), _LAB_LONG.match(stem)
+    match = short or long
+    if not match:
+        return fields
+    singer = match["singer"].lower()
+    fields.update(speaker=singer, gender={"m": "male", "f": "female"}[singer[0]], statement=match["song"].lower())
+    if short:
+        style, take, part = short["style"], short["take"], short["part"]
+    else:
+        style = take = part = None
+        for token in (long["rest"] or "").split("_"):
+            style_take, part_match = _LAB_STYLE_TAKE.match(token), _LAB_PART.match(token)
+            if part_match and part is None:
+                part = part_match["part"]
+            elif style_take and style is None and style_take["style"].lower() in LAB_STYLES:
+                style, take = style_take["style"], style_take["take"]
+    fields.update(style=LAB_STYLES.get((style or "").lower(), ""), repetition=_number(take), part=_number(part))
+    return fields
 
 
-def _inside_root(root: Path, relative: str, origin: str) -> Path:
-    """Resolve ``relative`` under ``root`` and refuse anything that escapes it."""
+def _inside_root(root: Path, relative: str, where: str = "") -> Path:
+    """Resolve ``relative`` under ``root`` and refuse anything that escapes it.
+
+    ``where`` (e.g. `` (Evaluation.txt line 3)``) tells which manifest line named the file.
+    """
     try:
-        resolved = (root / relative).resolve(strict=True)
-    except FileNotFoundError:
-        raise CorpusError(f"{origin}: file '{relative}' does not exist under {root}") from None
-    except (RuntimeError, OSError) as error:  # symlink loops and friends
-        raise CorpusError(f"{origin}: cannot resolve '{relative}' ({error})") from None
-    if not resolved.is_relative_to(root.resolve()):
-        raise CorpusError(f"{origin}: path '{relative}' escapes the corpus root {root}")
+        resolved = (root / relative).resolve()  # follows symlinks; a loop raises
+    except (RuntimeError, OSError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise ClipError(relative, f"cannot resolve the path ({reason}){where}") from None
+    if not resolved.is_relative_to(root.resolve()):  # before existence: never probe outside the root
+        raise ClipError(relative, f"path escapes the corpus root {root}{where}")
+    if not resolved.exists():
+        raise ClipError(relative, f"file does not exist under {root}{where}")
     if not resolved.is_file():
-        raise CorpusError(f"{origin}: '{relative}' is not a file")
+        raise ClipError(relative, f"not a file{where}")
     return resolved
 
 
@@ -122,16 +157,28 @@ def _clip_id(relative: str) -> str:
     return str(Path(relative).with_suffix("")).replace("\\", "/").replace("/", "__")
 
 
-def _check_unique(clips: list[Clip]) -> list[Clip]:
+def _reject(error: ClipError, rejected: list[ClipError] | None) -> None:
+    """The one place the ``data.on_error`` policy applies to listing: raise or record."""
+    if rejected is None:
+        raise error
+    rejected.append(error)
+
+
+def _check_unique(clips: list[Clip], rejected: list[ClipError] | None) -> list[Clip]:
+    """Clips with unique ids; a later file with an id already taken is rejected."""
     seen: dict[str, str] = {}
+    unique = []
     for clip in clips:
         if clip.clip_id in seen:
-            raise CorpusError(f"duplicate clip id '{clip.clip_id}': {seen[clip.clip_id]} and {clip.path}")
+            _reject(ClipError(clip.path, f"duplicate clip id '{clip.clip_id}' (also {seen[clip.clip_id]})"),
+                    rejected)
+            continue
         seen[clip.clip_id] = clip.path
-    return clips
+        unique.append(clip)
+    return unique
 
 
-def list_ravdess(root: Path) -> list[Clip]:
+def list_ravdess(root: Path, rejected: list[ClipError] | None = None) -> list[Clip]:
     """All RAVDESS song files under ``root``, sorted by path, labelled from their names."""
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
     if not files:
@@ -139,17 +186,21 @@ def list_ravdess(root: Path) -> list[Clip]:
     clips = []
     for path in files:
         relative = path.relative_to(root).as_posix()
-        labels = parse_ravdess_name(relative)
-        _inside_root(root, relative, relative)
+        try:
+            labels = parse_ravdess_name(relative)
+            _inside_root(root, relative)
+        except ClipError as error:
+            _reject(error, rejected)
+            continue
         clips.append(Clip(clip_id=path.stem, path=relative, **labels))
-    return _check_unique(clips)
+    return _check_unique(clips, rejected)
 
 
 def _private_clip(root: Path, relative: str, speaker: str, song: str, score: float,
-                  score_max: float, origin: str) -> Clip:
-    _inside_root(root, relative, origin)
+                  score_max: float, where: str) -> Clip:
+    _inside_root(root, relative, where)
     if not 0.0 <= score <= score_max:
-        raise CorpusError(f"{origin}: score {score} of '{relative}' is outside 0..{score_max}")
+        raise ClipError(relative, f"score {score} is outside 0..{score_max}{where}")
     parsed = parse_lab_name(relative)
     return Clip(
         clip_id=_clip_id(relative), path=relative,
@@ -159,62 +210,81 @@ def _private_clip(root: Path, relative: str, speaker: str, song: str, score: flo
     )
 
 
-def list_evaluation_txt(root: Path, manifest: Path, score_max: float) -> list[Clip]:
+def list_evaluation_txt(root: Path, manifest: Path, score_max: float,
+                        rejected: list[ClipError] | None = None) -> list[Clip]:
     """Clips of a lab ``Evaluation.txt``: one ``filename score`` pair per line."""
-    clips = []
+    clips, listed = [], 0
     for number, line in enumerate(manifest.read_text().splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        origin = f"{manifest}:{number}"
+        listed += 1
+        where = f" ({manifest} line {number})"
         parts = line.split()
-        if len(parts) != 2:
-            raise CorpusError(f"{origin}: expected 'filename score', got {line!r}")
         try:
-            score = float(parts[1])
-        except ValueError:
-            raise CorpusError(f"{origin}: score {parts[1]!r} is not a number") from None
-        clips.append(_private_clip(root, parts[0], "", "", score, score_max, origin))
-    if not clips:
+            if len(parts) != 2:
+                raise ClipError(f"{manifest}:{number}", f"expected 'filename score', got {line!r}")
+            try:
+                score = float(parts[1])
+            except ValueError:
+                raise ClipError(parts[0], f"score {parts[1]!r} is not a number{where}") from None
+            clips.append(_private_clip(root, parts[0], "", "", score, score_max, where))
+        except ClipError as error:
+            _reject(error, rejected)
+    if not listed:
         raise CorpusError(f"{manifest}: no clips listed")
-    return _check_unique(clips)
+    return _check_unique(clips, rejected)
 
 
-def list_csv(root: Path, manifest: Path, score_max: float) -> list[Clip]:
+def list_csv(root: Path, manifest: Path, score_max: float, rejected: list[ClipError] | None = None) -> list[Clip]:
     """Clips of a CSV manifest with columns ``path,speaker,song,target``."""
     with manifest.open(newline="") as handle:
         reader = csv.DictReader(handle)
         missing = {"path", "speaker", "song", "target"} - set(reader.fieldnames or [])
         if missing:
             raise CorpusError(f"{manifest}: missing columns {sorted(missing)}")
-        clips = []
+        clips, listed = [], 0
         for number, row in enumerate(reader, start=2):
-            origin = f"{manifest}:{number}"
+            listed += 1
+            where = f" ({manifest} line {number})"
             try:
-                score = float(row["target"])
-            except ValueError:
-                raise CorpusError(f"{origin}: target {row['target']!r} is not a number") from None
-            clips.append(_private_clip(root, row["path"], row["speaker"], row["song"], score, score_max, origin))
-    if not clips:
+                if None in row.values():
+                    raise ClipError(f"{manifest}:{number}", "row has fewer columns than the header")
+                try:
+                    score = float(row["target"])
+                except ValueError:
+                    raise ClipError(row["path"], f"target {row['target']!r} is not a number{where}") from None
+                clips.append(_private_clip(root, row["path"], row["speaker"], row["song"], score, score_max, where))
+            except ClipError as error:
+                _reject(error, rejected)
+    if not listed:
         raise CorpusError(f"{manifest}: no clips listed")
-    return _check_unique(clips)
+    return _check_unique(clips, rejected)
 
 
-def list_clips(corpus: str, root: str | Path, manifest: str = "", score_max: float = 2.0) -> list[Clip]:
-    """The clips of a corpus, in a stable order, with labels checked."""
+def list_clips(corpus: str, root: str | Path, manifest: str = "", score_max: float = 2.0,
+               rejected: list[ClipError] | None = None) -> list[Clip]:
+    """The clips of a corpus, in a stable order, with labels checked.
+
+    A file that cannot become a clip raises ``ClipError``; when a ``rejected`` list
+    is given (``data.on_error: skip``) it is appended there and listing goes on.
+    Problems with the corpus as a whole (no folder, no manifest) always raise.
+    """
     root = Path(root)
     if not root.is_dir():
         raise CorpusError(f"corpus folder '{root}' (params key data.root) does not exist")
     if corpus == "ravdess":
-        return list_ravdess(root)
+        return list_ravdess(root, rejected)
     if not manifest:
         raise CorpusError(f"params key data.manifest must name the manifest of a '{corpus}' corpus")
     manifest_path = root / manifest
-    if not manifest_path.is_file():
-        raise CorpusError(f"manifest '{manifest_path}' (params key data.manifest) does not exist")
+    try:
+        _inside_root(root, manifest)  # the manifest too lives inside the corpus
+    except ClipError as error:
+        raise CorpusError(f"manifest '{manifest_path}' (params key data.manifest): {error.reason}") from None
     if corpus == "evaluation_txt":
-        return list_evaluation_txt(root, manifest_path, score_max)
+        return list_evaluation_txt(root, manifest_path, score_max, rejected)
     if corpus == "csv":
-        return list_csv(root, manifest_path, score_max)
+        return list_csv(root, manifest_path, score_max, rejected)
     raise CorpusError(f"unknown corpus '{corpus}' (params key data.corpus)")
 
 

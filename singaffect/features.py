@@ -1,12 +1,13 @@
 """Fixed-length audio and the features computed from it.
 
 ``pad_or_trim`` makes every clip ``pad.seconds`` long; ``log_mel`` turns a batch of
-fixed-length clips into log-mel spectrograms in one vectorised librosa call.
+fixed-length clips into log-mel spectrograms (one batched STFT, a BLAS product per row).
 """
 from __future__ import annotations
 
 import librosa
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 
 def pad_or_trim(samples: np.ndarray, length: int) -> tuple[np.ndarray, int]:
@@ -29,8 +30,16 @@ def log_mel(batch: np.ndarray, sample_rate: int, n_fft: int, hop_length: int, n_
 
     The reference is fixed at 1.0 rather than each clip's maximum so that loudness,
     part of how enthusiasm sounds, survives into the features.
+
+    Same numbers as ``librosa.feature.melspectrogram`` up to float rounding, but byte-stable:
+    BLAS sums differently with the thread count and the matrix shape, so the mel
+    projection is done one row at a time on one BLAS thread. A row's features then
+    never depend on ``compute.n_jobs``, ``compute.chunk_size`` or the number of
+    cores (the STFT is an FFT per row and does not either).
     """
     batch = np.atleast_2d(np.asarray(batch, dtype=np.float32))
-    power = librosa.feature.melspectrogram(
-        y=batch, sr=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, power=2.0)
-    return librosa.power_to_db(power, ref=1.0, amin=1e-10, top_db=None).astype(np.float32)
+    power = np.abs(librosa.stft(batch, n_fft=n_fft, hop_length=hop_length)) ** 2
+    basis = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
+    with threadpool_limits(limits=1, user_api="blas"):
+        mel = np.stack([basis @ row for row in power])
+    return librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).astype(np.float32)

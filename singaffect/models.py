@@ -7,11 +7,62 @@ from __future__ import annotations
 
 from typing import Callable
 
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
 import keras
 import numpy as np
 from keras import layers
 
+from singaffect.errors import SingaffectError
+
 CNN_NAMES = ("compact_cnn", "seed_cnn")
+
+
+class ModelError(SingaffectError, ValueError):
+    """A saved model cannot be loaded (missing, damaged, or holding code); names the file."""
+
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
+
+
+def save_model(model: keras.Model, path: str | Path) -> None:
+    """``model.save`` made byte-stable, so retraining to the same weights gives the same file.
+
+    Keras stamps the save time into ``metadata.json`` and into the zip entry of the
+    weights; both are set to ``ZIP_EPOCH`` (entries are streamed, never held whole).
+    """
+    path = Path(path)
+    model.save(path)
+    stable = path.with_name(f".{path.name}.stable")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(stable, "w") as target:
+        for info in source.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=ZIP_EPOCH)
+            entry.compress_type, entry.external_attr = info.compress_type, info.external_attr
+            if info.filename == "metadata.json":
+                metadata = json.loads(source.read(info))
+                metadata["date_saved"] = "1980-01-01@00:00:00"
+                target.writestr(entry, json.dumps(metadata))
+                continue
+            with source.open(info) as reader, target.open(entry, "w", force_zip64=True) as writer:
+                shutil.copyfileobj(reader, writer, 1 << 20)
+    os.replace(stable, path)
+
+
+def load_model(path: str | Path) -> keras.Model:
+    """The one way to load a saved model: ``safe_mode=True``, so a ``.keras`` file that
+    carries Python code (a ``Lambda`` layer's bytecode) is refused instead of run."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"model file '{path}' does not exist (run the train stage first)")
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except Exception as error:  # keras raises ValueError, TypeError, zipfile errors, ...
+        detail = " ".join(str(error).split())[:300]
+        raise ModelError(f"cannot load model '{path}': {detail}") from None
 
 
 def normaliser(kind: str, stats: dict[str, np.ndarray]) -> layers.Layer:

@@ -7,6 +7,7 @@ the sections it reads, and anything unknown, mistyped or out of range is a
 from __future__ import annotations
 
 import difflib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -36,6 +37,8 @@ class Spec:
         if not ok:
             names = "/".join(k.__name__ for k in kinds)
             raise ParamsError(f"params key '{key}': expected {names}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParamsError(f"params key '{key}': {value!r} is not a finite number")
         if self.choices is not None and value not in self.choices:
             raise ParamsError(f"params key '{key}': {value!r} is not one of {list(self.choices)}")
         if self.low is not None and value < self.low:
@@ -73,6 +76,7 @@ SCHEMA: dict[str, Any] = {
         "gain": {"p": _prob(), "min_gain_db": Spec(float, -60.0, 60.0), "max_gain_db": Spec(float, -60.0, 60.0)},
         "polarity_inversion": {"p": _prob()},
         "stretch_method": Spec(str, choices=("signalsmith_stretch", "librosa_phase_vocoder")),
+        "dtype": Spec(str, choices=("float16", "float32")),
     },
     "pad": {"seconds": Spec(float, 0.1, 600.0), "max_trim_fraction": _prob()},
     "mel": {
@@ -82,13 +86,16 @@ SCHEMA: dict[str, Any] = {
         "dtype": Spec(str, choices=("float16", "float32")),
     },
     "split": {
-        "strategy": Spec(str, choices=("group", "speaker", "statement", "random")),
+        "strategy": Spec(str, choices=("group", "speaker", "statement", "random", "actor_folds",
+                                       "leave_one_actor_out")),
         "seed": Spec(int, 0),
         "val_fraction": Spec(float, 0.0, 0.9),
         "test_fraction": Spec(float, 0.0, 0.9),
         "test_speakers": Spec(list, item=(int, str)),
         "val_speakers": Spec(list, item=(int, str)),
         "train_statement": Spec(int, 1, 99),
+        "n_folds": Spec(int, 2, 1000),
+        "fold": Spec(int, 0, 999),
     },
     "train": {
         "task": Spec(str, choices=("emotion", "enthusiasm")),
@@ -101,6 +108,35 @@ SCHEMA: dict[str, Any] = {
         "normalization": Spec(str, choices=("standard", "minmax")),
     },
     "compute": {"n_jobs": Spec(int, -1, 256), "chunk_size": Spec(int, 1, 100000)},
+    "functionals": {
+        "n_mfcc": Spec(int, 1, 128),
+        "n_fft": Spec(int, 64, 16384),
+        "hop_length": Spec(int, 16, 16384),
+        "n_mels": Spec(int, 8, 512),
+        "mel_scale": Spec(str, choices=("power", "db")),
+    },
+    "handcrafted": {
+        "fmin": Spec(float, 20.0, 2000.0),
+        "fmax": Spec(float, 40.0, 8000.0),
+        "frame_length": Spec(int, 256, 16384),
+        "hop_length": Spec(int, 16, 16384),
+        "resolution": Spec(float, 0.01, 1.0),
+        "top_db": Spec(float, 1.0, 200.0),
+        "min_segment_seconds": Spec(float, 0.0, 10.0),
+        "tail_seconds": Spec(float, 0.01, 10.0),
+        "vibrato_min_hz": Spec(float, 0.5, 50.0),
+        "vibrato_max_hz": Spec(float, 0.5, 50.0),
+    },
+    "classic": {
+        "model": Spec(str, choices=("ridge", "mlp", "lstm", "gru", "conv1d")),
+        "alpha": Spec(float, 1e-9, 1e9),
+        "epochs": Spec(int, 1, 10000),
+        "batch_size": Spec(int, 1, 4096),
+        "learning_rate": Spec(float, 1e-7, 1.0),
+        "patience": Spec(int, 0, 10000),
+        "seed": Spec(int, 0),
+    },
+    "baseline": {"alpha": Spec(float, 1e-9, 1e9)},
 }
 
 # Cross-key rules: (low key, high key) pairs that must be ordered.
@@ -110,6 +146,8 @@ _ORDERED = [
     ("augment.pitch_shift.min_semitones", "augment.pitch_shift.max_semitones"),
     ("augment.shift.min_shift", "augment.shift.max_shift"),
     ("augment.gain.min_gain_db", "augment.gain.max_gain_db"),
+    ("handcrafted.fmin", "handcrafted.fmax"),
+    ("handcrafted.vibrato_min_hz", "handcrafted.vibrato_max_hz"),
 ]
 
 
@@ -135,6 +173,7 @@ def validate(params: dict[str, Any], sections: Iterable[str] | None = None) -> N
     for section in params:
         if section not in SCHEMA:
             raise ParamsError(_unknown(section, list(SCHEMA)))
+    _check_groups(params, SCHEMA)
     flat = _flatten({s: params.get(s, {}) for s in params})
     for key in flat:
         if key not in _SCHEMA_FLAT:
@@ -150,6 +189,15 @@ def validate(params: dict[str, Any], sections: Iterable[str] | None = None) -> N
             raise ParamsError(f"params key '{low}' ({flat[low]}) must not exceed '{high}' ({flat[high]})")
 
 
+def _check_groups(tree: dict[str, Any], schema: dict[str, Any], prefix: str = "") -> None:
+    """A key the schema nests (``augment``, ``augment.gain``) must hold a mapping, not a value."""
+    for key, value in tree.items():
+        if isinstance(schema.get(key), dict):
+            if not isinstance(value, dict):
+                raise ParamsError(f"params key '{prefix}{key}' must be a mapping of keys, got {value!r}")
+            _check_groups(value, schema[key], f"{prefix}{key}.")
+
+
 def _unknown(key: str, known: list[str]) -> str:
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -161,7 +209,28 @@ def load(path: str | Path = "params.yaml", sections: Iterable[str] | None = None
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"params file '{path}' not found")
-    with path.open() as handle:
-        params = yaml.safe_load(handle) or {}
+    try:
+        with path.open() as handle:
+            params = yaml.safe_load(handle) or {}  # safe: YAML tags cannot build Python objects
+    except yaml.YAMLError as error:
+        detail = " ".join(str(error).split())  # one line
+        raise ParamsError(f"params file '{path}' is not valid YAML: {detail}") from None
     validate(params, sections)
     return params
+
+
+def apply_overrides(params: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``params`` with dotted-key ``overrides`` applied, validated like ``dvc exp run -S``."""
+    import copy
+
+    result = copy.deepcopy(params)
+    for dotted, value in overrides.items():
+        if dotted not in _SCHEMA_FLAT:
+            raise ParamsError(_unknown(dotted, list(_SCHEMA_FLAT)))
+        *parents, leaf = dotted.split(".")
+        node = result
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    validate(result)
+    return result

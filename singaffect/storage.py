@@ -2,7 +2,8 @@
 
 * Outputs are written under a temporary name and moved into place only when the
   whole stage succeeded, so a crash never leaves a file a later stage could take
-  for finished work.
+  for finished work. A killed run leaves only its hidden ``.<name>.tmp-<pid>``
+  files; the next run of the stage deletes those whose process is gone.
 * HDF5 files are byte-stable: no timestamps (``track_times=False``), fixed chunk
   shapes, rows in clip order.
 * Arrays are streamed: writers append chunk by chunk, readers hand out slices.
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 from pathlib import Path
@@ -27,9 +29,28 @@ class OutputError(SingaffectError, OSError):
     """An output cannot be written (unwritable folder, full disk); names the path."""
 
 
-def _tmp_name(path: Path) -> Path:
+def _tmp_name(path: Path, pid: int | None = None) -> Path:
     """A hidden sibling that keeps the suffix (Keras insists on ``.keras``)."""
-    return path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+    return path.with_name(f".{path.stem}.tmp-{os.getpid() if pid is None else pid}{path.suffix}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _remove_stale(path: Path) -> None:
+    """Delete temporaries of ``path`` left by killed runs (their process no longer exists)."""
+    pattern = f".{glob.escape(path.stem)}.tmp-*{glob.escape(path.suffix)}"
+    for candidate in path.parent.glob(pattern):
+        pid = candidate.name[len(f".{path.stem}.tmp-"):len(candidate.name) - len(path.suffix)]
+        if pid.isdigit() and candidate == _tmp_name(path, int(pid)) and not _alive(int(pid)):
+            _remove(candidate)
 
 
 @contextlib.contextmanager
@@ -41,12 +62,20 @@ def atomic_outputs(*paths: str | Path) -> Iterator[list[Path]]:
     """
     finals = [Path(p) for p in paths]
     temps = [_tmp_name(p) for p in finals]
-    try:
-        for final, temp in zip(finals, temps):
+    for final, temp in zip(finals, temps):
+        try:
             final.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise OutputError(f"cannot create output folder '{final.parent}' for {final}: "
+                              f"a file of that name is in the way") from None
+        except OSError as error:
+            raise OutputError(f"cannot create output folder '{final.parent}' for {final}: "
+                              f"{error.strerror or error}") from None
+        try:
             _remove(temp)
-    except OSError as error:
-        raise OutputError(f"cannot create output folder for {error.filename}: {error.strerror}") from None
+            _remove_stale(final)
+        except OSError as error:
+            raise OutputError(f"cannot clean up old temporaries in '{final.parent}': {error.strerror or error}") from None
     try:
         yield temps
         for temp in temps:
@@ -60,7 +89,11 @@ def atomic_outputs(*paths: str | Path) -> Iterator[list[Path]]:
             _remove(temp)
         if isinstance(error, OutputError):
             raise
-        raise OutputError(f"cannot write {error.filename or 'output'}: {error.strerror or error}") from None
+        names = {str(p): str(final) for final, temp in zip(finals, temps) for p in (final, temp)}
+        if error.filename is not None and str(error.filename) not in names:
+            raise  # not about an output (an input, say): the error speaks for itself
+        target = names.get(str(error.filename)) or ", ".join(map(str, finals))  # h5py names no file
+        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
     except BaseException:
         for temp in temps:
             _remove(temp)
@@ -113,6 +146,7 @@ class ClipAudioReader:
         self.sample_rate = int(self._handle.attrs["sample_rate"])
         self.offsets = self._handle["offsets"][:]
         self._samples = self._handle["samples"]
+        self.dtype = self._samples.dtype
 
     def __len__(self) -> int:
         return len(self.offsets) - 1

@@ -34,7 +34,7 @@ def main() -> None:
         work = ((reader.clips(a, b), [r["clip_id"] for r in rows[a:b]], reader.sample_rate, augment)
                 for a, b in chunks)
         with storage.create_h5(tmp[0]) as handle:
-            writer = storage.ClipAudioWriter(handle, reader.sample_rate)
+            writer = storage.ClipAudioWriter(handle, reader.sample_rate, augment["dtype"])
             progress = tqdm(total=len(rows), desc="augment", unit="clip")
             for (a, b), copies_per_clip in zip(chunks, ordered_map(augment_chunk, work, p["compute"]["n_jobs"])):
                 for row, copies in zip(rows[a:b], copies_per_clip):

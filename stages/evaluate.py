@@ -7,10 +7,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from singaffect import corpus, metrics, params, stage, storage, training  # noqa: E402
+from singaffect.models import load_model  # noqa: E402
 
 MEL = Path("data/mel/mel.h5")
 MANIFEST = Path("data/augmented/manifest.csv")
@@ -27,7 +27,7 @@ def main() -> None:
     manifest = corpus.read_manifest(MANIFEST)
     test = np.array([int(r["row"]) for r in corpus.read_manifest(SPLIT / "split.csv") if r["side"] == "test"])
     y_true = training.targets_for_task(manifest, task)[test]
-    model = keras.models.load_model(MODEL_DIR / "model.keras", safe_mode=True)
+    model = load_model(MODEL_DIR / "model.keras")
     scores = training.predict(model, training.MelBatches(MEL, test, None, batch_size=64))
     test_rows = [manifest[i] for i in test]
     if task == "emotion":

@@ -27,7 +27,7 @@ def main() -> None:
         with storage.create_h5(tmp[0]) as handle:
             handle.attrs["sample_rate"] = reader.sample_rate
             handle.attrs["n_samples"] = length
-            out = storage.create_rows(handle, "audio", len(reader), (length,), "float32", rows_per_chunk=8)
+            out = storage.create_rows(handle, "audio", len(reader), (length,), reader.dtype, rows_per_chunk=8)
             for a, b in tqdm(storage.chunk_ranges(len(reader), CHUNK_ROWS), desc="pad", unit="chunk"):
                 block = np.empty((b - a, length), dtype=np.float32)
                 for i, clip in enumerate(reader.clips(a, b)):
@@ -36,7 +36,7 @@ def main() -> None:
                         trimmed.append(a + i)
                     if audio_io.rms(block[i]) < p["data"]["silence_rms"]:
                         silent.append(a + i)
-                out[a:b] = block
+                out[a:b] = block.astype(reader.dtype)
         tmp[1].write_text(json.dumps({
             "rows": len(rows), "length_samples": length,
             "trimmed_over_limit": len(trimmed),

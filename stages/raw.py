@@ -31,37 +31,43 @@ def main() -> None:
     p = params.load(sections=["data", "compute"])
     data = p["data"]
     root = Path(data["root"])
-    clips = corpus.list_clips(data["corpus"], root, data["manifest"], data["score_max"])
-    stage.log.info("raw: %d clips listed under %s", len(clips), root)
+    # data.on_error: fail -> the first bad file raises (one message naming it); skip -> record and go on
+    listing_errors: list[corpus.ClipError] | None = [] if data["on_error"] == "skip" else None
+    clips = corpus.list_clips(data["corpus"], root, data["manifest"], data["score_max"], rejected=listing_errors)
+    rejected = [{"path": error.path, "reason": error.reason} for error in listing_errors or []]
+    n_files = len(clips) + len(rejected)
+    stage.log.info("raw: %d clips listed under %s (%d rejected)", len(clips), root, len(rejected))
     chunks = storage.chunk_ranges(len(clips), p["compute"]["chunk_size"])
     work = (([str(root / c.path) for c in clips[a:b]], data["sample_rate"]) for a, b in chunks)
-    kept, rejected, silent = [], [], []
+    kept, silent = [], []
     with storage.atomic_outputs(OUT / "audio.h5", OUT / "manifest.csv", OUT / "rejected.csv", REPORT) as tmp:
         with storage.create_h5(tmp[0]) as handle:
             writer = storage.ClipAudioWriter(handle, data["sample_rate"])
-            progress = tqdm(total=len(clips), desc="raw", unit="clip")
-            for (a, b), results in zip(chunks, ordered_map(decode_chunk, work, p["compute"]["n_jobs"])):
-                good = []
-                for clip, (samples, reason) in zip(clips[a:b], results):
-                    if reason is not None:
-                        if data["on_error"] == "fail":
-                            raise audio_io.AudioError(root / clip.path, reason)
-                        rejected.append({"path": clip.path, "reason": reason})
-                        continue
-                    if audio_io.rms(samples) < data["silence_rms"]:
-                        silent.append(clip.clip_id)
-                    kept.append(corpus.clip_row(clip))
-                    good.append(samples)
-                writer.append(good)
-                progress.update(b - a)
-            progress.close()
+            with tqdm(total=len(clips), desc="raw", unit="clip") as progress:  # closed (newline) on errors too
+                for (a, b), results in zip(chunks, ordered_map(decode_chunk, work, p["compute"]["n_jobs"])):
+                    good = []
+                    for clip, (samples, reason) in zip(clips[a:b], results):
+                        if reason is not None:
+                            if data["on_error"] == "fail":
+                                raise audio_io.AudioError(root / clip.path, reason)
+                            rejected.append({"path": clip.path, "reason": reason})
+                            continue
+                        if audio_io.rms(samples) < data["silence_rms"]:
+                            silent.append(clip.clip_id)
+                        kept.append(corpus.clip_row(clip))
+                        good.append(samples)
+                    writer.append(good)
+                    progress.update(b - a)
             writer.close()
-        fraction = len(rejected) / max(len(clips), 1)
+        rejected.sort(key=lambda row: row["path"])
+        for row in rejected:
+            stage.log.warning("raw: rejected %s: %s", row["path"], row["reason"])
+        fraction = len(rejected) / max(n_files, 1)
         if fraction > data["max_rejected_fraction"] or not kept:
+            first = f"; first: {rejected[0]['path']}: {rejected[0]['reason']}" if rejected else ""
             raise corpus.CorpusError(
-                f"{len(rejected)} of {len(clips)} files rejected ({fraction:.1%}), more than "
-                f"data.max_rejected_fraction={data['max_rejected_fraction']}; first: "
-                f"{rejected[0]['path']}: {rejected[0]['reason']}")
+                f"{len(rejected)} of {n_files} files rejected ({fraction:.1%}), more than "
+                f"params key data.max_rejected_fraction={data['max_rejected_fraction']} allows{first}")
         corpus.write_manifest(tmp[1], kept)
         corpus.write_manifest(tmp[2], rejected, columns=("path", "reason"))
         tmp[3].write_text(json.dumps({

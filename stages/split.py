@@ -13,17 +13,10 @@ MANIFEST = Path("data/augmented/manifest.csv")
 OUT = Path("data/split")
 
 
-def stratum(row: dict[str, str]) -> str:
-    """Balance emotion x intensity (RAVDESS) or the rounded score (private corpora)."""
-    if row["emotion"]:
-        return f"{row['emotion']}|{row['intensity']}"
-    return f"score={round(float(row['enthusiasm']), 1)}"
-
-
 def main() -> None:
     p = params.load(sections=["split"])
     manifest = corpus.read_manifest(MANIFEST)
-    rows = [splits.Row(r["clip_id"], int(r["copy"]), r["speaker"], r["statement"], stratum(r)) for r in manifest]
+    rows = splits.rows_from_manifest(manifest)
     split = splits.make_split(rows, p["split"])
     counts = {side: int((split.sides == side).sum()) for side in splits.SIDES}
     with storage.atomic_outputs(OUT / "split.csv", OUT / "split.json") as tmp:

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from singaffect import corpus, params, stage, storage, training  # noqa: E402
 from singaffect.corpus import EMOTIONS  # noqa: E402
-from singaffect.models import build_cnn, normaliser  # noqa: E402
+from singaffect.models import build_cnn, normaliser, save_model  # noqa: E402
 
 MEL = Path("data/mel/mel.h5")
 MANIFEST = Path("data/augmented/manifest.csv")
@@ -59,7 +59,7 @@ def main() -> None:
                      "classes": list(EMOTIONS) if cfg["task"] == "emotion" else [],
                      "pad_seconds": attrs["n_samples"] / attrs["sample_rate"]}
     with storage.atomic_outputs(MODEL_DIR / "model.keras", MODEL_DIR / "preprocessing.json", SUMMARY) as tmp:
-        model.save(tmp[0])
+        save_model(model, tmp[0])
         tmp[1].write_text(json.dumps(preprocessing, indent=2) + "\n")
         tmp[2].write_text(json.dumps({
             "epochs_run": len(val_loss), "best_epoch": int(np.argmin(val_loss)) + 1,

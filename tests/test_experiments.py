@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from singaffect import predict
-from tinyrepo import dvc, environment, git, make_repo
+from dvcrepo import dvc, git, make_repo
+from tinyrepo import env
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +46,7 @@ def experiments(tmp_path_factory: pytest.TempPathFactory) -> dict:
         shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
         yield {"repo": repo, "shown": shown, "status": status}
     finally:  # never leave a worker behind, whatever happened
-        subprocess.run([sys.executable, "-m", "dvc", "queue", "stop", "--kill"], cwd=repo, env=environment(),
+        subprocess.run([sys.executable, "-m", "dvc", "queue", "stop", "--kill"], cwd=repo, env=env(),
                        capture_output=True, timeout=120)
 
 

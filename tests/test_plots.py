@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from singaffect import plots
-from tinyrepo import ROOT, copy_project, dvc, tiny_params
+from dvcrepo import ROOT, copy_project, dvc, tiny_params
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -1,0 +1,435 @@
+#!/usr/bin/env python
+"""Benchmark the data stages against the seed's in-memory preprocessing (project issue 6).
+
+On a fixed subset of the RAVDESS song corpus (``--actors``), this
+
+1. builds a throwaway copy of the pipeline (dvc.yaml, params.yaml, stages/, singaffect/)
+   in ``benchmarks/work/<run>/`` with its own copy of the chosen clips, ``git init`` and
+   ``dvc init``;
+2. runs each stage script directly (``python stages/X.py``, so DVC's hashing is not in the
+   stage numbers): wall time, clips/s, peak RSS of the whole process tree (joblib/loky
+   workers included), output size; then one full ``dvc repro`` and one no-op ``dvc repro``;
+3. runs ``seed_baseline.py`` (the seed's one-process, lists-in-memory approach) on the same
+   clips, measured the same way;
+4. writes a Markdown section (one per actors/copies/n_jobs combination) to
+   ``benchmarks/RESULTS.md`` and the raw numbers to ``benchmarks/work/<run>.json``.
+
+See benchmarks/README.md for the columns and the commands of the reference runs.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from singaffect import corpus  # noqa: E402
+
+DATA_STAGES = ("raw", "augment", "pad", "mel", "split")
+TRAIN_STAGES = ("train", "evaluate")
+SEED_PHASES = ("load", "augment", "pad", "mel", "stack")
+PIPELINE_FILES = ("dvc.yaml", "params.yaml", ".dvcignore")
+PIPELINE_DIRS = ("stages", "singaffect")
+MIB = 1024 * 1024
+
+
+@dataclass
+class Measurement:
+    """One measured command: wall time, peak memory of its process tree, what it wrote."""
+
+    name: str
+    command: str
+    wall_s: float
+    cpu_s: float                 # user + system time of the whole tree: max of the next two
+    cpu_reaped_s: float          # wait4: the process and the children it reaped
+    cpu_sampled_s: float         # sum over every process the poller saw, at its last sample
+    peak_rss_bytes: int          # max(sampled sum over the tree, largest single process high-water mark)
+    peak_tree_sample_bytes: int  # largest sum of RSS over the tree seen by the poller
+    peak_single_bytes: int       # ru_maxrss from wait4: largest single process of the tree (exact)
+    max_processes: int
+    output_bytes: int | None = None  # bytes of the declared outputs, None where it does not apply
+    returncode: int = 0
+
+
+def sample_tree(root: psutil.Process, cpu: dict[tuple[int, float], float]) -> tuple[int, int]:
+    """Sum of RSS over ``root`` and all its descendants, and how many processes that was.
+
+    Also records each process's CPU time so far in ``cpu`` (keyed by pid and start time), so
+    workers that exit without being reaped by the stage still count.
+    """
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0, 0
+    total = count = 0
+    for proc in procs:
+        try:
+            with proc.oneshot():
+                total += proc.memory_info().rss
+                times = proc.cpu_times()
+                cpu[(proc.pid, proc.create_time())] = times.user + times.system
+            count += 1
+        except psutil.Error:  # exited between listing and reading, or a zombie
+            pass
+    return total, count
+
+
+def measure(name: str, cmd: list[str], cwd: Path, env: dict[str, str], log: Path,
+            interval: float) -> Measurement:
+    """Run ``cmd`` and poll the RSS of its process tree every ``interval`` seconds until it exits."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cpu: dict[tuple[int, float], float] = {}
+    with log.open("w") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        root = psutil.Process(proc.pid)
+        peak_sum = peak_count = 0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            total, count = sample_tree(root, cpu)
+            peak_sum, peak_count = max(peak_sum, total), max(peak_count, count)
+            time.sleep(interval)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    single = usage.ru_maxrss * 1024  # KiB on Linux
+    # wait4 counts the process and the children it reaped; the samples catch workers it did not reap
+    reaped, sampled = usage.ru_utime + usage.ru_stime, sum(cpu.values())
+    return Measurement(name=name, command=shlex.join(cmd), wall_s=wall, cpu_s=max(reaped, sampled),
+                       cpu_reaped_s=reaped, cpu_sampled_s=sampled,
+                       peak_rss_bytes=max(peak_sum, single),
+                       peak_tree_sample_bytes=peak_sum, peak_single_bytes=single, max_processes=peak_count,
+                       returncode=proc.returncode)
+
+
+def check(m: Measurement, log: Path) -> None:
+    """Stop the benchmark, showing the log tail, when a measured command failed."""
+    if m.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        sys.exit(f"benchmark: '{m.command}' exited {m.returncode}; last lines of {log}:\n{tail}")
+
+
+def path_bytes(path: Path) -> int:
+    """Size of a file, or of every file under a folder (0 when missing)."""
+    if path.is_file():
+        return path.stat().st_size
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    return 0
+
+
+def stage_outputs(dvc_yaml: Path) -> dict[str, list[str]]:
+    """Every path each stage writes (outs, metrics, plots), as dvc.yaml declares them."""
+    stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
+    outputs = {}
+    for name, spec in stages.items():
+        paths = []
+        for field in ("outs", "metrics", "plots"):
+            for entry in spec.get(field, []):
+                paths.extend(entry if isinstance(entry, dict) else [entry])
+        outputs[name] = paths
+    return outputs
+
+
+def select_clips(root: Path, actors: str) -> list[corpus.Clip]:
+    """The RAVDESS clips of ``actors`` ('all' or a comma list of actor numbers)."""
+    clips = corpus.list_ravdess(root)
+    if actors == "all":
+        return clips
+    wanted = {int(a) for a in actors.split(",") if a.strip()}
+    chosen = [c for c in clips if int(c.speaker) in wanted]
+    missing = wanted - {int(c.speaker) for c in chosen}
+    if missing:
+        sys.exit(f"benchmark: no clips of actor(s) {sorted(missing)} under {root} (actor 18 sang nothing)")
+    return chosen
+
+
+def build_repo(run_dir: Path, corpus_root: Path, clips: list[corpus.Clip], overrides: dict[str, dict],
+               link: str, env: dict[str, str]) -> list[Path]:
+    """A fresh git+DVC repo holding the pipeline and the chosen clips; returns the clip paths."""
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    for name in PIPELINE_FILES:
+        if (REPO / name).exists():
+            shutil.copy2(REPO / name, run_dir / name)
+    for name in PIPELINE_DIRS:
+        shutil.copytree(REPO / name, run_dir / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    params = yaml.safe_load((run_dir / "params.yaml").read_text())
+    for section, values in overrides.items():
+        params[section].update(values)
+    (run_dir / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    clip_root = run_dir / params["data"]["root"]
+    paths = []
+    for clip in clips:
+        target = clip_root / clip.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if link == "symlink":
+            target.symlink_to((corpus_root / clip.path).resolve())
+        else:
+            shutil.copy2(corpus_root / clip.path, target)
+        paths.append(target)
+    (run_dir / ".gitignore").write_text(f"/{params['data']['root']}/\n/logs/\n/seed_*\n")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@singaffect.invalid"]
+    for cmd in (["git", "init", "-q"], [sys.executable, "-m", "dvc", "init", "-q"],
+                [sys.executable, "-m", "dvc", "config", "core.analytics", "false"],
+                ["git", "add", "-A"], [*git, "commit", "-q", "-m", "benchmark copy of the pipeline"]):
+        # dvclive (train) needs a commit to exist
+        subprocess.run(cmd, cwd=run_dir, env=env, check=True, stdout=subprocess.DEVNULL)
+    return paths
+
+
+def remove_outputs(run_dir: Path, outputs: dict[str, list[str]]) -> None:
+    """Delete what the direct stage runs wrote, so the full ``dvc repro`` really runs every stage."""
+    for paths in outputs.values():
+        for rel in paths:
+            path = run_dir / rel
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+
+
+def machine() -> dict[str, Any]:
+    """Cores, CPU model, RAM and software versions, for the results header."""
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor() or "unknown")
+    versions = {}
+    for package in ("dvc", "numpy", "librosa", "audiomentations", "joblib", "h5py", "psutil"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "?"
+    try:
+        commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], check=True,
+                                capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "?"
+    return {"cpu_model": model, "logical_cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)),
+            "ram_bytes": psutil.virtual_memory().total, "python": platform.python_version(),
+            "kernel": platform.release(), "versions": versions, "commit": commit}
+
+
+def mib(n: float | None) -> str:
+    return "-" if n is None else f"{n / MIB:.1f}"
+
+
+def rate(clips: int, seconds: float) -> str:
+    return f"{clips / seconds:.2f}" if seconds > 0 else "-"
+
+
+def row(*cells: Any) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
+def render(report: dict[str, Any]) -> str:
+    """The Markdown body of one results section."""
+    n = report["clips"]
+    mach = report["machine"]
+    lines = [f"## {report['title']}", ""]
+    if report["note"]:
+        lines += [f"> **{report['note']}**", ""]
+    load = report["loadavg"]
+    lines += [
+        f"- command: `{report['command']}`",
+        f"- date (UTC): {report['date']}; repo commit {mach['commit']}",
+        f"- machine: {mach['cpu_model']}, {mach['logical_cores']} logical cores ({mach['usable_cores']} usable), "
+        f"{mach['ram_bytes'] / 1024 ** 3:.1f} GiB RAM; Linux {mach['kernel']}; Python {mach['python']}",
+        "- load average (1/5/15 min) at start " + "/".join(f"{x:.2f}" for x in load["start"]) +
+        ", at end " + "/".join(f"{x:.2f}" for x in load["end"]),
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in mach["versions"].items()),
+        f"- clips: {n} source clips ({report['actors']}), {report['rows']} rows after augmentation "
+        f"(augment.copies={report['copies']}), compute.n_jobs={report['n_jobs']}, "
+        f"compute.chunk_size={report['chunk_size']}, corpus files {report['link']}",
+        "",
+        "### Our pipeline, stage scripts run directly (`python stages/X.py`)",
+        "",
+        row("stage", "wall s", "CPU s", "clips/s", "peak RSS MiB", "output MiB", "processes"),
+        row("---", "---:", "---:", "---:", "---:", "---:", "---:"),
+    ]
+    stages = {m["name"]: m for m in report["stages"]}
+    for m in report["stages"]:
+        lines.append(row(m["name"], f"{m['wall_s']:.2f}", f"{m['cpu_s']:.2f}", rate(n, m["wall_s"]),
+                         mib(m["peak_rss_bytes"]), mib(m["output_bytes"]), m["max_processes"]))
+    data = [stages[s] for s in ("raw", "augment", "pad", "mel")]
+    ours_wall = sum(m["wall_s"] for m in data)
+    ours_peak = max(m["peak_rss_bytes"] for m in data)
+    ours_cpu = sum(m["cpu_s"] for m in data)
+    lines.append(row("**raw → mel**", f"**{ours_wall:.2f}**", f"{ours_cpu:.2f}", rate(n, ours_wall),
+                     f"**{mib(ours_peak)}**", mib(sum(m["output_bytes"] for m in data)), ""))
+    if report["dvc"]:
+        lines += ["", "### Through DVC (`" + report["dvc_command"] + "`, end to end)", "",
+                  row("run", "wall s", "CPU s", "clips/s", "peak RSS MiB", "output MiB", "processes"),
+                  row("---", "---:", "---:", "---:", "---:", "---:", "---:")]
+        for m in report["dvc"]:
+            lines.append(row(m["name"], f"{m['wall_s']:.2f}", f"{m['cpu_s']:.2f}", rate(n, m["wall_s"]),
+                             mib(m["peak_rss_bytes"]), mib(m["output_bytes"]), m["max_processes"]))
+        direct = sum(m["wall_s"] for m in report["stages"])
+        lines += ["", f"DVC's own share of the full run (hashing, caching, lock file): "
+                      f"{report['dvc'][0]['wall_s'] - direct:.2f} s over the {direct:.2f} s of the stage scripts; "
+                      f"the DVC cache then holds {mib(report['dvc_cache_bytes'])} MiB."]
+    seed = report["seed"]
+    if seed:
+        held = seed["held_bytes"]
+        lines += ["", "### Seed's approach (`benchmarks/seed_baseline.py`: one process, lists in memory)", "",
+                  row("phase", "wall s", "CPU s", "clips/s", "peak RSS MiB", "held in memory MiB", "processes"),
+                  row("---", "---:", "---:", "---:", "---:", "---:", "---:")]
+        phase_held = {"load": held["raw"], "augment": held["augmented"], "pad": held["padded"],
+                      "mel": held["mel"], "stack": held["stacked"]}
+        for phase in SEED_PHASES:
+            seconds = seed["timers_s"][phase]
+            lines.append(row(phase, f"{seconds:.2f}", "", rate(n, seconds), "", mib(phase_held[phase]), ""))
+        m = seed["measurement"]
+        startup = m["wall_s"] - sum(seed["timers_s"].values())
+        lines.append(row("interpreter start + imports", f"{startup:.2f}", "", "", "", "", ""))
+        lines.append(row("**total** (process)", f"**{m['wall_s']:.2f}**", f"{m['cpu_s']:.2f}", rate(n, m["wall_s"]),
+                         f"**{mib(m['peak_rss_bytes'])}**", mib(sum(held.values())), m["max_processes"]))
+        lines += ["", "### Ours / seed's, data stages (raw → mel)", "",
+                  row("", "ours", "seed's", "ours / seed's"), row("---", "---:", "---:", "---:"),
+                  row("wall s", f"{ours_wall:.2f}", f"{m['wall_s']:.2f}", f"{ours_wall / m['wall_s']:.2f}"),
+                  row("CPU s", f"{ours_cpu:.2f}", f"{m['cpu_s']:.2f}", f"{ours_cpu / m['cpu_s']:.2f}"),
+                  row("peak RSS MiB", mib(ours_peak), mib(m["peak_rss_bytes"]),
+                      f"{ours_peak / m['peak_rss_bytes']:.2f}")]
+    return "\n".join(lines) + "\n"
+
+
+RESULTS_HEADER = """# Benchmark results
+
+Written by `benchmarks/bench_stages.py`, one section per (actors, augment.copies, compute.n_jobs)
+combination; rerunning a combination replaces its section. Columns: see `benchmarks/README.md`.
+"""
+
+
+def write_section(results: Path, key: str, body: str) -> None:
+    """Replace the section of ``key`` in ``results`` (or append it)."""
+    start, end = f"<!-- bench:{key} -->", f"<!-- /bench:{key} -->"
+    text = results.read_text() if results.exists() else RESULTS_HEADER
+    block = f"{start}\n{body}{end}\n"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        text = before + block + rest.split(end, 1)[1].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    results.write_text(text)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=REPO / "data" / "corpus",
+                        help="RAVDESS song folder (default: data/corpus; here ../shared/data/ravdess-song)")
+    parser.add_argument("--actors", default="1,2,3,4", help="comma list of actor numbers, or 'all' (default 1,2,3,4)")
+    parser.add_argument("--copies", type=int, help="override augment.copies (also used by the seed baseline)")
+    parser.add_argument("--n-jobs", type=int, help="override compute.n_jobs")
+    parser.add_argument("--with-train", action="store_true", help="also run train and evaluate")
+    parser.add_argument("--no-dvc", action="store_true", help="skip the full and no-op dvc repro")
+    parser.add_argument("--no-seed", action="store_true", help="skip the seed baseline")
+    parser.add_argument("--link", choices=("copy", "symlink"), default="copy",
+                        help="how the chosen clips enter the work repo (default copy)")
+    parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work", help="work folder (git-ignored)")
+    parser.add_argument("--results", type=Path, default=REPO / "benchmarks" / "RESULTS.md")
+    parser.add_argument("--note", default="", help="a line shown in bold at the top of the section")
+    parser.add_argument("--interval", type=float, default=0.1, help="RSS polling interval in seconds")
+    parser.add_argument("--keep-work", action="store_true", help="keep the work repo (outputs, DVC cache) afterwards")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    corpus_root = args.corpus.resolve()
+    args.work, args.results = args.work.resolve(), args.results.resolve()
+    if not corpus_root.is_dir():
+        sys.exit(f"benchmark: corpus folder {corpus_root} does not exist; pass --corpus "
+                 "(e.g. ../shared/data/ravdess-song) or fill data/corpus with scripts/get_corpus.sh")
+    clips = select_clips(corpus_root, args.actors)
+    base = yaml.safe_load((REPO / "params.yaml").read_text())
+    copies = base["augment"]["copies"] if args.copies is None else args.copies
+    n_jobs = base["compute"]["n_jobs"] if args.n_jobs is None else args.n_jobs
+    actors = "all actors" if args.actors == "all" else f"actors {args.actors}"
+    key = f"actors={args.actors} copies={copies} n_jobs={n_jobs}" + (" train" if args.with_train else "")
+    slug = key.replace("=", "").replace(",", "-").replace(" ", "_")
+    run_dir = args.work / slug
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+           "DVC_NO_ANALYTICS": "1", "PYTHONUNBUFFERED": "1"}
+    overrides = {"data": {"corpus": "ravdess", "root": "data/corpus"},
+                 "augment": {"copies": copies}, "compute": {"n_jobs": n_jobs}}
+    load_start = os.getloadavg()
+    print(f"benchmark: {len(clips)} clips ({actors}), copies={copies}, n_jobs={n_jobs} -> {run_dir}", flush=True)
+    paths = build_repo(run_dir, corpus_root, clips, overrides, args.link, env)
+    outputs = stage_outputs(run_dir / "dvc.yaml")
+    logs = run_dir / "logs"
+
+    stages = []
+    for name in DATA_STAGES + (TRAIN_STAGES if args.with_train else ()):
+        m = measure(name, [sys.executable, f"stages/{name}.py"], run_dir, env, logs / f"{name}.log", args.interval)
+        check(m, logs / f"{name}.log")
+        m.output_bytes = sum(path_bytes(run_dir / p) for p in outputs[name])
+        print(f"  {name:9s} {m.wall_s:8.2f} s  peak {mib(m.peak_rss_bytes):>8s} MiB", flush=True)
+        stages.append(m)
+
+    dvc_runs, dvc_cache_bytes = [], 0
+    targets = [] if args.with_train else ["mel", "split"]
+    dvc_cmd = [sys.executable, "-m", "dvc", "repro", *targets]
+    if not args.no_dvc:
+        remove_outputs(run_dir, outputs)
+        for name in ("dvc repro (full)", "dvc repro (no-op)"):
+            log = logs / (name.replace(" ", "_").replace("(", "").replace(")", "") + ".log")
+            m = measure(name, dvc_cmd, run_dir, env, log, args.interval)
+            check(m, log)
+            if name.endswith("(full)"):
+                m.output_bytes = sum(path_bytes(run_dir / p) for s in outputs for p in outputs[s]
+                                     if s in DATA_STAGES or args.with_train)
+                dvc_cache_bytes = path_bytes(run_dir / ".dvc" / "cache")
+            print(f"  {name:9s} {m.wall_s:8.2f} s  peak {mib(m.peak_rss_bytes):>8s} MiB", flush=True)
+            dvc_runs.append(m)
+
+    seed = None
+    if not args.no_seed:
+        file_list, seed_json = run_dir / "seed_files.txt", run_dir / "seed_report.json"
+        file_list.write_text("".join(f"{p}\n" for p in paths))
+        cmd = [sys.executable, str(REPO / "benchmarks" / "seed_baseline.py"), str(file_list), str(seed_json),
+               "--copies", str(copies)]
+        m = measure("seed", cmd, run_dir, env, logs / "seed.log", args.interval)
+        check(m, logs / "seed.log")
+        seed = {**json.loads(seed_json.read_text()), "measurement": asdict(m)}
+        print(f"  {'seed':9s} {m.wall_s:8.2f} s  peak {mib(m.peak_rss_bytes):>8s} MiB", flush=True)
+
+    report = {
+        "key": key, "title": f"{actors} ({len(clips)} clips), augment.copies={copies}, n_jobs={n_jobs}"
+                             + (", with train/evaluate" if args.with_train else ""),
+        "note": args.note,
+        "command": shlex.join(["python", "benchmarks/bench_stages.py", *(sys.argv[1:] if argv is None else argv)]),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "machine": machine(), "loadavg": {"start": load_start, "end": os.getloadavg()},
+        "actors": actors, "clips": len(clips), "rows": len(clips) * (copies + 1), "copies": copies,
+        "n_jobs": n_jobs, "chunk_size": base["compute"]["chunk_size"],
+        "link": {"copy": "copied", "symlink": "symlinked"}[args.link],
+        "stages": [asdict(m) for m in stages], "dvc": [asdict(m) for m in dvc_runs],
+        "dvc_command": shlex.join(["dvc", "repro", *targets]), "dvc_cache_bytes": dvc_cache_bytes, "seed": seed,
+    }
+    args.work.mkdir(parents=True, exist_ok=True)
+    (args.work / f"{slug}.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_section(args.results, key, render(report))
+    if not args.keep_work:
+        shutil.rmtree(run_dir)
+    print(f"benchmark: section '{key}' written to {args.results}; raw numbers in {args.work / (slug + '.json')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""baseline: ridge regression of enthusiasm on the handcrafted features under split.* -> metrics/baseline.json."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from singaffect import classic, corpus, params, stage, storage  # noqa: E402
+
+FEATURES = Path("data/handcrafted/features.h5")
+MANIFEST = Path("data/raw/manifest.csv")
+OUT = Path("metrics")
+TASK = "enthusiasm"
+
+
+def main() -> None:
+    p = params.load(sections=["baseline", "split"])
+    result, predictions = classic.evaluate_table(FEATURES, corpus.read_manifest(MANIFEST), TASK, p["split"],
+                                                 "ridge", p["baseline"])
+    with storage.atomic_outputs(OUT / "baseline.json", OUT / "baseline_predictions.csv") as tmp:
+        tmp[0].write_text(json.dumps(result, indent=2) + "\n")
+        corpus.write_manifest(tmp[1], predictions, columns=("clip_id", "speaker", "fold", "actual", "predicted"))
+    stage.log.info("baseline: ridge on handcrafted features, %s %s = %.3f (95%% CI %.3f-%.3f) on %d test clips, %s",
+                   TASK, result["headline"]["metric"], result["headline"]["value"], *result["headline"]["ci95"],
+                   result["n_test"], result["strategy"])
+
+
+if __name__ == "__main__":
+    stage.run(main)

@@ -1,0 +1,32 @@
+"""classic: seed 2's models on the functionals under split.* -> metrics/classic.json (+ per-clip predictions)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from singaffect import classic, corpus, params, stage, storage  # noqa: E402
+
+FEATURES = Path("data/functionals/features.h5")
+MANIFEST = Path("data/raw/manifest.csv")
+OUT = Path("metrics")
+
+
+def main() -> None:
+    p = params.load(sections=["classic", "split", "train"])
+    cfg, task = p["classic"], p["train"]["task"]
+    result, predictions = classic.evaluate_table(FEATURES, corpus.read_manifest(MANIFEST), task, p["split"],
+                                                 cfg["model"], cfg)
+    with storage.atomic_outputs(OUT / "classic.json", OUT / "classic_predictions.csv") as tmp:
+        tmp[0].write_text(json.dumps(result, indent=2) + "\n")
+        corpus.write_manifest(tmp[1], predictions, columns=("clip_id", "speaker", "fold", "actual", "predicted"))
+    stage.log.info("classic: %s on functionals, %s %s = %.3f (95%% CI %.3f-%.3f) on %d test clips, %s%s",
+                   cfg["model"], task, result["headline"]["metric"], result["headline"]["value"],
+                   *result["headline"]["ci95"], result["n_test"], result["strategy"],
+                   " [LEAKY protocol]" if result["leaky"] else "")
+
+
+if __name__ == "__main__":
+    stage.run(main)

@@ -1,0 +1,149 @@
+"""Models on feature tables under the split protocols: a tiny run on synthetic features."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import ROOT
+from singaffect import classic, corpus, functionals, splits, storage
+from singaffect.corpus import EMOTIONS
+
+PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
+QUICK = {**PARAMS["classic"], "epochs": 3, "patience": 1, "batch_size": 32}
+
+
+def synthetic_manifest(actors=range(1, 7), per_actor=22, seed=0) -> tuple[list[dict], np.ndarray]:
+    """Manifest rows and 20 features where feature 0 carries enthusiasm and 1..6 the emotion."""
+    rng = np.random.default_rng(seed)
+    manifest, x = [], []
+    for actor in actors:
+        for i in range(per_actor):
+            emotion = EMOTIONS[i % 6]
+            strong = i % 2
+            manifest.append({"clip_id": f"a{actor:02d}_{i:02d}", "path": "", "speaker": f"{actor:02d}",
+                             "gender": "", "statement": f"{1 + i % 2:02d}", "repetition": "01", "emotion": emotion,
+                             "intensity": "strong" if strong else "normal", "enthusiasm": float(strong)})
+            row = rng.normal(size=20)
+            row[0] += 2.0 * strong
+            row[1 + EMOTIONS.index(emotion)] += 3.0
+            x.append(row)
+    return manifest, np.asarray(x, dtype=np.float32)
+
+
+def write_features(path, manifest, x) -> None:
+    with storage.create_h5(path) as handle:
+        functionals.write_table(handle, [f"f{i}" for i in range(x.shape[1])], [r["clip_id"] for r in manifest],
+                                [(0, len(x), x)], {"sample_rate": 16000})
+
+
+def split_params(**overrides) -> dict:
+    return {**PARAMS["split"], **overrides}
+
+
+@pytest.mark.parametrize("task,metric,floor", [("enthusiasm", "pearson_r", 0.5), ("emotion", "accuracy", 0.6)])
+def test_ridge_learns_the_signal_under_actor_folds(tmp_path, task, metric, floor):
+    manifest, x = synthetic_manifest()
+    x[3, 0] = np.nan  # an undefined feature is imputed from the training clips
+    write_features(tmp_path / "features.h5", manifest, x)
+    result, predictions = classic.evaluate_table(tmp_path / "features.h5", manifest, task,
+                                                 split_params(strategy="actor_folds", n_folds=3), "ridge", QUICK)
+    assert result["headline"]["metric"] == metric and result["headline"]["value"] > floor
+    low, high = result["headline"]["ci95"]
+    assert low <= result["headline"]["value"] <= high
+    assert result["n_test"] == len(manifest) == len(predictions)  # every clip tested once
+    assert sorted(p["clip_id"] for p in predictions) == sorted(r["clip_id"] for r in manifest)
+    assert result["n_folds"] == 3 and len(result["folds"]) == 3 and not result["leaky"]
+    per_fold = [f[metric] for f in result["folds"]]
+    assert result["fold_mean"][metric] == pytest.approx(np.mean(per_fold))
+    assert result["fold_std"][metric] == pytest.approx(np.std(per_fold, ddof=1))
+    speakers = [s for f in result["folds"] for s in f["test_speakers"]]
+    assert sorted(speakers) == [f"{a:02d}" for a in range(1, 7)]
+
+
+def test_single_split_summary_has_no_fold_fields(tmp_path):
+    manifest, x = synthetic_manifest()
+    write_features(tmp_path / "features.h5", manifest, x)
+    result, predictions = classic.evaluate_table(tmp_path / "features.h5", manifest, "enthusiasm",
+                                                 split_params(strategy="speaker", test_speakers=[5, 6],
+                                                              val_speakers=[4]), "ridge", QUICK)
+    assert "folds" not in result and result["n_test"] == 44
+    assert {p["speaker"] for p in predictions} == {"05", "06"} and {p["fold"] for p in predictions} == {""}
+
+
+def test_aggregate_folds_mean_and_std():
+    stats = classic.aggregate_folds([{"a": 1.0, "b": 0.0}, {"a": 3.0, "b": 0.0}, {"a": 5.0, "b": 3.0}])
+    assert stats["mean"] == {"a": 3.0, "b": 1.0}
+    assert stats["std"]["a"] == pytest.approx(2.0) and stats["std"]["b"] == pytest.approx(np.sqrt(3.0))
+
+
+def test_preprocessing_uses_training_clips_only():
+    x = np.array([[0.0], [2.0], [np.nan], [100.0]])
+    prep = classic.preprocessor().fit(x[:3])
+    z = prep.transform(x)
+    assert z[2, 0] == pytest.approx(0.0)  # imputed with the training median (1.0), which standardises to 0
+    assert z[3, 0] == pytest.approx((100.0 - 1.0) / np.std([0.0, 2.0, 1.0]))
+
+
+@pytest.mark.parametrize("name", ["mlp", "lstm", "gru", "conv1d"])
+def test_keras_models_build_for_both_tasks(name):
+    for task, out in (("emotion", 6), ("enthusiasm", 1)):
+        model = classic.keras_model(name, 386, task, 1e-3)
+        assert model.output_shape == (None, out)
+
+
+def test_tiny_keras_run(tmp_path):
+    manifest, x = synthetic_manifest(actors=range(1, 5), per_actor=12)
+    write_features(tmp_path / "features.h5", manifest, x)
+    params = split_params(strategy="group", val_fraction=0.2, test_fraction=0.2)
+    result, predictions = classic.evaluate_table(tmp_path / "features.h5", manifest, "emotion", params, "mlp", QUICK)
+    assert result["model"] == "mlp" and result["strategy"] == "group" and result["n_test"] == len(predictions) > 0
+    assert {p["predicted"] for p in predictions} <= set(EMOTIONS)
+
+
+def test_unknown_model_names_the_key():
+    with pytest.raises(classic.ClassicError, match="classic.model"):
+        classic.run("svm", "emotion", np.zeros((4, 2)), np.zeros(4), [], QUICK)
+
+
+def load_stage(name: str):
+    spec = importlib.util.spec_from_file_location(f"stage_{name}", ROOT / "stages" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_classic_stage_writes_metrics(tmp_path, monkeypatch):
+    """The stage script's main on a synthetic workspace (raw manifest + functionals table), in process."""
+    manifest, x = synthetic_manifest(actors=range(1, 5), per_actor=12)
+    (tmp_path / "data/raw").mkdir(parents=True)
+    (tmp_path / "data/functionals").mkdir(parents=True)
+    corpus.write_manifest(tmp_path / "data/raw/manifest.csv", manifest)
+    write_features(tmp_path / "data/functionals/features.h5", manifest, x)
+    params = {**PARAMS, "classic": {**PARAMS["classic"], "model": "ridge"},
+              "split": split_params(strategy="leave_one_actor_out"), "train": {**PARAMS["train"], "task": "emotion"}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.chdir(tmp_path)
+    load_stage("classic").main()
+    result = json.loads((tmp_path / "metrics/classic.json").read_text())
+    assert result["strategy"] == "leave_one_actor_out" and result["n_folds"] == 4 and result["n_test"] == 48
+    assert (tmp_path / "metrics/classic_predictions.csv").read_text().count("\n") == 49
+    assert splits.PROTOCOLS["leave_one_actor_out"] == result["protocol"]
+
+
+def test_baseline_stage_scores_enthusiasm_with_ridge(tmp_path, monkeypatch):
+    manifest, x = synthetic_manifest(actors=range(1, 5), per_actor=12)
+    (tmp_path / "data/raw").mkdir(parents=True)
+    (tmp_path / "data/handcrafted").mkdir(parents=True)
+    corpus.write_manifest(tmp_path / "data/raw/manifest.csv", manifest)
+    write_features(tmp_path / "data/handcrafted/features.h5", manifest, x[:, :9])
+    params = {**PARAMS, "split": split_params(strategy="speaker", test_speakers=[4], val_speakers=[3])}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.chdir(tmp_path)
+    load_stage("baseline").main()
+    result = json.loads((tmp_path / "metrics/baseline.json").read_text())
+    assert (result["task"], result["model"], result["features"]) == ("enthusiasm", "ridge", "handcrafted")
+    assert result["n_test"] == 12 and result["headline"]["metric"] == "pearson_r"

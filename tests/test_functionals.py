@@ -1,0 +1,141 @@
+"""Seed-2 functionals, handcrafted enthusiasm features and the feature tables, on synthetic audio."""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+import yaml
+
+import synth
+from conftest import ROOT
+from singaffect import baseline_features as bf
+from singaffect import functionals as fn
+from singaffect import storage
+
+SR = 22050
+PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
+F_PARAMS, H_PARAMS = PARAMS["functionals"], PARAMS["handcrafted"]
+
+
+def values(vector: np.ndarray) -> dict[str, float]:
+    return dict(zip(bf.HANDCRAFTED_NAMES, vector.tolist()))
+
+
+def test_functionals_have_the_seed_shape_and_are_finite():
+    names = fn.functional_names(F_PARAMS)
+    vector = fn.functionals(synth.sung_tone(1.0, SR), SR, F_PARAMS)
+    assert vector.shape == (386,) == (len(names),) and vector.dtype == np.float32
+    assert np.all(np.isfinite(vector))
+    assert len(set(names)) == 386 and names[0] == "mfcc_mean_00" and names[193] == "mfcc_std_00"
+    assert names[192] == "tonnetz_mean_05" and names[-1] == "tonnetz_std_05"
+
+
+def test_functionals_follow_params_and_the_mel_scale():
+    small = {**F_PARAMS, "n_mfcc": 13, "n_mels": 64}
+    assert fn.functionals(synth.sung_tone(0.5, SR), SR, small).shape == (2 * (13 + 12 + 64 + 7 + 6),)
+    tone = synth.sung_tone(0.5, SR)
+    power = fn.functionals(tone, SR, F_PARAMS)
+    db = fn.functionals(tone, SR, {**F_PARAMS, "mel_scale": "db"})
+    mel = slice(40 + 12, 40 + 12 + 128)
+    assert np.all(power[mel] >= 0) and np.any(db[mel] < 0)
+    np.testing.assert_array_equal(power[:mel.start], db[:mel.start])
+
+
+def test_functionals_of_a_very_short_clip_still_have_every_value():
+    vector = fn.functionals(synth.sung_tone(0.05, SR), SR, F_PARAMS)
+    assert vector.shape == (386,)
+
+
+@pytest.fixture(scope="module")
+def vibrato_tone() -> np.ndarray:
+    return synth.sung_tone(2.0, SR, f0=220.0, vibrato_hz=5.5, vibrato_cents=50.0, amplitude=0.3)
+
+
+def test_pyin_finds_the_pitch_and_the_vibrato(vibrato_tone):
+    got = values(bf.handcrafted(vibrato_tone, SR, H_PARAMS))
+    f0 = 440 * 2 ** ((got["f0_mean_semitones"] - 69) / 12)
+    assert abs(f0 - 220.0) / 220.0 < 0.03
+    assert got["voiced_fraction"] > 0.8
+    assert got["vibrato_rate"] == pytest.approx(5.5, abs=0.3)
+    # +-50 cents is 1 semitone peak to peak; pYIN's 46 ms frame shaves ~10 % off
+    assert got["vibrato_extent"] == pytest.approx(1.0, rel=0.25)
+    assert abs(got["end_slope"]) < 1.5  # a held note does not fall
+
+
+def test_wider_faster_vibrato_reads_wider_and_faster(vibrato_tone):
+    narrow = values(bf.handcrafted(vibrato_tone, SR, H_PARAMS))
+    wide = values(bf.handcrafted(synth.sung_tone(2.0, SR, f0=220.0, vibrato_hz=7.0, vibrato_cents=120.0),
+                                 SR, H_PARAMS))
+    assert wide["vibrato_extent"] > 1.8 * narrow["vibrato_extent"]
+    assert wide["vibrato_rate"] == pytest.approx(7.0, abs=0.3)
+
+
+def test_fall_down_measures_a_falling_phrase_end():
+    seconds, fall = 1.5, 0.4
+    t = np.arange(int(seconds * SR)) / SR
+    semitones = np.where(t < seconds - fall, 0.0, -4.0 * (t - (seconds - fall)) / fall)  # -10 st/s at the end
+    phase = 2 * np.pi * np.cumsum(220.0 * 2 ** (semitones / 12)) / SR
+    falling = (0.3 * np.sin(phase) + 0.15 * np.sin(2 * phase)).astype(np.float32)
+    held = (0.3 * np.sin(2 * np.pi * 220.0 * t) + 0.15 * np.sin(4 * np.pi * 220.0 * t)).astype(np.float32)
+    got_fall, got_held = values(bf.handcrafted(falling, SR, H_PARAMS)), values(bf.handcrafted(held, SR, H_PARAMS))
+    assert got_fall["fall_down"] == pytest.approx(10.0, rel=0.35)
+    assert got_fall["end_slope"] == pytest.approx(-got_fall["fall_down"])
+    assert got_held["fall_down"] < 1.0
+
+
+def test_a_weighted_loudness_tracks_level_and_weighting():
+    t = np.arange(SR) / SR
+    loud, quiet = (np.sin(2 * np.pi * 1000 * t) * a for a in (1.0, 0.1))
+    low = np.sin(2 * np.pi * 100 * t)  # A-weighting takes ~19 dB off 100 Hz
+    mean_loud = bf.loudness_stats(bf.a_weighted_db(loud, SR, 1024, 512), 60.0)[0]
+    mean_quiet = bf.loudness_stats(bf.a_weighted_db(quiet, SR, 1024, 512), 60.0)[0]
+    mean_low = bf.loudness_stats(bf.a_weighted_db(low, SR, 1024, 512), 60.0)[0]
+    assert mean_loud == pytest.approx(-3.0, abs=0.5)  # full-scale sine at 1 kHz
+    assert mean_loud - mean_quiet == pytest.approx(20.0, abs=0.5)
+    assert mean_loud - mean_low == pytest.approx(19.1, abs=1.5)
+
+
+def test_silence_has_no_pitch_features_but_keeps_its_shape():
+    got = values(bf.handcrafted(np.zeros(SR, dtype=np.float32), SR, H_PARAMS))
+    assert got["voiced_fraction"] == 0.0
+    assert all(np.isnan(got[k]) for k in ("f0_mean_semitones", "fall_down", "vibrato_extent", "vibrato_rate"))
+
+
+def test_voiced_segments_keep_long_runs_only():
+    track = np.array([np.nan, 1, 1, 1, np.nan, 2, 2, 2, 2, 2, np.nan, 3, 3])
+    assert bf.voiced_segments(track, 3) == [(1, 4), (5, 10)]
+    assert bf.voiced_segments(track, 2) == [(1, 4), (5, 10), (11, 13)]
+
+
+def write_raw(path, clips: list[np.ndarray]) -> None:
+    with storage.create_h5(path) as handle:
+        writer = storage.ClipAudioWriter(handle, SR)
+        writer.append(clips)
+        writer.close()
+
+
+def double_mean(samples: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:
+    return np.array([samples.mean(), np.nan if samples.size < params["min"] else 2.0 * samples.mean()])
+
+
+def test_tables_are_ordered_byte_stable_and_checked(tmp_path):
+    clips = [np.full(100 + 10 * i, i, dtype=np.float32) for i in range(7)]
+    write_raw(tmp_path / "audio.h5", clips)
+    ids = [f"c{i}" for i in range(7)]
+    digests = []
+    for run, n_jobs in enumerate((1, 2)):  # same bytes whatever the number of workers
+        out = tmp_path / f"table{run}.h5"
+        with storage.create_h5(out) as handle:
+            bad = fn.compute_table(handle, double_mean, ["m", "m2"], tmp_path / "audio.h5", ids, {"min": 120},
+                                   n_jobs=n_jobs, chunk_size=3)
+        digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
+    assert digests[0] == digests[1] and bad == 2
+    features, names = fn.read_table(tmp_path / "table0.h5", ids)
+    assert names == ["m", "m2"]
+    np.testing.assert_allclose(features[:, 0], np.arange(7))
+    assert np.isnan(features[:2, 1]).all() and np.allclose(features[2:, 1], 2 * np.arange(2, 7))
+    with pytest.raises(fn.FeatureTableError, match="table0.h5"):
+        fn.read_table(tmp_path / "table0.h5", ids[::-1])
+    with storage.create_h5(tmp_path / "short.h5") as handle, pytest.raises(fn.FeatureTableError, match="audio.h5"):
+        fn.compute_table(handle, double_mean, ["m", "m2"], tmp_path / "audio.h5", ids[:3], {"min": 0}, 1, 3)

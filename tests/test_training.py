@@ -1,0 +1,138 @@
+"""Batches from mel.h5, streamed train statistics, and one tiny epoch of training."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from singaffect import storage, training
+from singaffect.corpus import EMOTIONS
+from singaffect.models import build_cnn, normaliser
+
+N_ROWS, N_MELS, FRAMES = 13, 16, 32
+
+
+@pytest.fixture(scope="module")
+def mel_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
+    """A float16 mel.h5 like the mel stage writes, and its values."""
+    path = tmp_path_factory.mktemp("mel") / "mel.h5"
+    rng = np.random.default_rng(0)
+    values = (rng.standard_normal((N_ROWS, N_MELS, FRAMES)) * 10 - 40).astype(np.float16)
+    values[:, :4] += 30  # bands differ, so per-band statistics differ
+    with storage.create_h5(path) as handle:
+        storage.create_rows(handle, "mel", N_ROWS, (N_MELS, FRAMES), "float16")[:] = values
+    return path, values
+
+
+def test_read_rows_in_any_order(mel_file: tuple[Path, np.ndarray]) -> None:
+    path, values = mel_file
+    with h5py.File(path, "r") as handle:
+        for rows in ([7, 2, 5], [12, 0], [3], list(range(N_ROWS))[::-1]):
+            np.testing.assert_array_equal(training.read_rows(handle["mel"], np.array(rows)), values[rows])
+
+
+def test_mel_batches_shapes_and_targets(mel_file: tuple[Path, np.ndarray]) -> None:
+    path, values = mel_file
+    rows = np.array([11, 3, 8, 0, 5, 9, 1])
+    targets = np.arange(N_ROWS, dtype=np.int32)[rows] * 10
+    batches = training.MelBatches(path, rows, targets, batch_size=3)
+    assert len(batches) == 3
+    seen_x, seen_y = [], []
+    for i in range(len(batches)):
+        x, y = batches[i]
+        assert x.dtype == np.float32 and x.shape == (3 if i < 2 else 1, N_MELS, FRAMES, 1)
+        seen_x.append(x)
+        seen_y.append(y)
+    x, y = np.concatenate(seen_x), np.concatenate(seen_y)
+    np.testing.assert_array_equal(x[..., 0], values[rows].astype(np.float32))  # no shuffle: row order kept
+    np.testing.assert_array_equal(y, rows * 10)
+
+
+def test_mel_batches_without_targets(mel_file: tuple[Path, np.ndarray]) -> None:
+    path, values = mel_file
+    (x,) = training.MelBatches(path, np.array([4, 2]), None, batch_size=8)[0]
+    np.testing.assert_array_equal(x[..., 0], values[[4, 2]].astype(np.float32))
+
+
+def test_mel_batches_shuffle_is_seeded_per_epoch_and_keeps_pairs(mel_file: tuple[Path, np.ndarray]) -> None:
+    path, values = mel_file
+    rows = np.arange(N_ROWS)
+    targets = rows.astype(np.float32) / 100
+
+    def epoch(batches: training.MelBatches) -> tuple[np.ndarray, np.ndarray]:
+        parts = [batches[i] for i in range(len(batches))]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    a = training.MelBatches(path, rows, targets, batch_size=4, shuffle_seed=5)
+    b = training.MelBatches(path, rows, targets, batch_size=4, shuffle_seed=5)
+    x1, y1 = epoch(a)
+    np.testing.assert_array_equal(y1, epoch(b)[1])
+    assert sorted(y1) == sorted(targets) and not np.array_equal(y1, targets)
+    for xi, yi in zip(x1, y1):  # every mel row travels with its own target
+        np.testing.assert_array_equal(xi[..., 0], values[int(round(yi * 100))].astype(np.float32))
+    a.on_epoch_end()
+    assert not np.array_equal(epoch(a)[1], y1)
+
+
+def test_train_statistics_match_numpy(mel_file: tuple[Path, np.ndarray]) -> None:
+    path, values = mel_file
+    rows = np.array([9, 0, 4, 12, 7])
+    stats = training.train_statistics(path, rows, chunk=2)
+    chosen = values[np.sort(rows)].astype(np.float64)
+    np.testing.assert_allclose(stats["mean"], chosen.mean(axis=(0, 2)), rtol=1e-5)
+    np.testing.assert_allclose(stats["variance"], chosen.var(axis=(0, 2)), rtol=1e-4)
+    assert stats["min"] == np.float32(chosen.min()) and stats["max"] == np.float32(chosen.max())
+    assert stats["mean"].shape == stats["variance"].shape == (N_MELS,)
+    whole = training.train_statistics(path, rows, chunk=256)
+    np.testing.assert_allclose(whole["mean"], stats["mean"], rtol=1e-6)
+
+
+def test_targets_for_task() -> None:
+    rows = [{"emotion": "sad", "enthusiasm": "1.0"}, {"emotion": "neutral", "enthusiasm": "0.25"}]
+    np.testing.assert_array_equal(training.targets_for_task(rows, "emotion"), [EMOTIONS.index("sad"), 0])
+    enthusiasm = training.targets_for_task(rows, "enthusiasm")
+    assert enthusiasm.dtype == np.float32
+    np.testing.assert_array_equal(enthusiasm, [1.0, 0.25])
+    with pytest.raises(training.TargetError, match=r"train.task=emotion: clips have emotion labels \[''\]"):
+        training.targets_for_task([{"emotion": "", "enthusiasm": "0.5"}], "emotion")
+    with pytest.raises(training.TargetError, match="train.task: unknown task 'valence'"):
+        training.targets_for_task(rows, "valence")
+
+
+def test_tiny_model_trains_one_epoch(mel_file: tuple[Path, np.ndarray]) -> None:
+    path, _ = mel_file
+    training.seed_everything(0)
+    train_rows, val_rows = np.arange(10), np.arange(10, N_ROWS)
+    targets = np.arange(N_ROWS, dtype=np.int32) % len(EMOTIONS)
+    stats = training.train_statistics(path, train_rows)
+    model = build_cnn("compact_cnn", (N_MELS, FRAMES, 1), "emotion", len(EMOTIONS),
+                      normaliser("standard", stats), 1e-3)
+    history = training.fit(model,
+                           training.MelBatches(path, train_rows, targets[train_rows], 4, shuffle_seed=0),
+                           training.MelBatches(path, val_rows, targets[val_rows], 4), epochs=1, patience=1)
+    assert len(history.history["loss"]) == 1 and np.isfinite(history.history["val_loss"][0])
+    scores = training.predict(model, training.MelBatches(path, val_rows, None, batch_size=2))
+    assert scores.shape == (len(val_rows), len(EMOTIONS))
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0, rtol=1e-5)
+
+
+class FakeLive:
+    def __init__(self) -> None:
+        self.logged: list[tuple[str, float]] = []
+        self.steps = 0
+
+    def log_metric(self, name: str, value: float) -> None:
+        self.logged.append((name, value))
+
+    def next_step(self) -> None:
+        self.steps += 1
+
+
+def test_live_logger_splits_train_and_val() -> None:
+    live = FakeLive()
+    logger = training.LiveLogger(live)
+    logger.on_epoch_end(0, {"loss": 1.5, "val_loss": 2.0, "accuracy": 0.5, "learning_rate": 1e-3})
+    assert live.logged == [("train/accuracy", 0.5), ("train/loss", 1.5), ("val/loss", 2.0)]
+    assert live.steps == 1
