@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from singaffect.errors import SingaffectError
-
-if TYPE_CHECKING:
-    from singaffect.predict import TakeScores
 
 
 class PlotError(SingaffectError, RuntimeError):
@@ -99,8 +96,11 @@ def mel_example(path: Path, log_mel: np.ndarray, sample_rate: int, hop_length: i
     _save(figure, path)
 
 
-def score_curve(path: Path, result: "TakeScores") -> None:
-    """The take's enthusiasm (or class probabilities) per window, against window centre time."""
+def score_curve(path: Path, result: Any) -> None:
+    """The take's enthusiasm (or class probabilities) per window, against window centre time.
+
+    ``result`` is a ``predict.TakeScores`` (not imported: the mel stage would depend on predict.py).
+    """
     figure = _figure(8, 3.5)
     axes = figure.add_subplot()
     centres = (result.starts + result.ends) / 2

@@ -79,14 +79,11 @@ def model_file(model_path: str | Path) -> Path:
 
 
 def load_model(model_path: str | Path) -> Any:
-    """The Keras model at ``model_path``, loaded without running arbitrary code (``safe_mode``)."""
+    """The Keras model at ``model_path`` through ``models.load_model`` (``safe_mode``)."""
     path = model_file(model_path)
-    import keras  # deferred: a bad audio file is reported before the backend spends seconds loading
+    from singaffect import models  # deferred: a bad audio file is reported before Keras spends seconds loading
 
-    try:
-        return keras.models.load_model(path, compile=False, safe_mode=True)  # inference only
-    except Exception as error:  # Keras raises many kinds for a damaged archive
-        raise PredictError(f"{path}: cannot load model ({type(error).__name__}: {error})") from None
+    return models.load_model(path)
 
 
 def window_starts(total: int, window: int, hop: int) -> list[int]:

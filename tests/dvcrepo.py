@@ -5,7 +5,6 @@ like scripts/get_corpus.sh does for the real one, tracked with ``dvc add``.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 import yaml
 
 import synth
+from tinyrepo import env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,9 +30,12 @@ TINY = {
 
 
 def dvc(repo: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``dvc ARGS`` in ``repo`` with this interpreter's dvc; fail loudly with its output."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "DVC_NO_ANALYTICS": "1"}
-    done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=repo, env=env, capture_output=True,
+    """Run ``dvc ARGS`` in ``repo`` with this interpreter's dvc; fail loudly with its output.
+
+    ``tinyrepo.env`` puts this interpreter's bin folder first on PATH: stage commands say
+    ``python`` and the queue worker starts ``dvc``, both must be the ones the tests run with.
+    """
+    done = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=repo, env=env(), capture_output=True,
                           text=True, timeout=timeout)
     assert done.returncode == 0, f"dvc {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
     return done

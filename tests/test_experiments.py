@@ -1,0 +1,102 @@
+"""Real DVC experiments on a tiny synthetic project: queue, run, compare, diff committed metrics.
+
+One module-scoped repo: two queued experiments (split.strategy group and speaker) run
+by a real queue worker; the tests then read them the ways a person would.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from singaffect import predict
+from dvcrepo import dvc, git, make_repo
+from tinyrepo import env
+
+pytestmark = pytest.mark.slow
+
+# The clean table the README recommends: experiment, what was varied, what came out.
+KEEP = (r"Experiment$|State|split\.strategy|train\.(task|model|epochs)$"
+        r"|headline\.value|accuracy|uar|macro_f1|pearson_r|ccc|best_val_loss")
+
+
+@pytest.fixture(scope="module")
+def experiments(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Queue a sweep over split.strategy, run it with one worker, return the repo and `dvc exp show --json`."""
+    repo = make_repo(tmp_path_factory.mktemp("exp") / "repo", {"train": {"task": "enthusiasm"}})
+    dvc(repo, "exp", "run", "--queue", "-S", "split.strategy=group,speaker")
+    try:
+        dvc(repo, "queue", "start", "-j", "1")
+        deadline, idle_polls = time.monotonic() + 600, 0
+        while True:
+            status = dvc(repo, "queue", "status").stdout
+            if not any(word in status for word in ("Queued", "Running")):
+                break
+            workers = re.search(r"Worker status: (\d+) active, (\d+) idle", status)
+            idle_polls = idle_polls + 1 if workers and workers.groups() == ("0", "0") else 0
+            assert idle_polls < 4, f"no queue worker is running the queued experiments:\n{status}"
+            assert time.monotonic() < deadline, f"queue still busy:\n{status}"
+            time.sleep(10)
+        shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
+        yield {"repo": repo, "shown": shown, "status": status}
+    finally:  # never leave a worker behind, whatever happened
+        subprocess.run([sys.executable, "-m", "dvc", "queue", "stop", "--kill"], cwd=repo, env=env(),
+                       capture_output=True, timeout=120)
+
+
+def exp_revs(shown: list) -> dict[str, dict]:
+    """{experiment name: its data} for the experiments of the baseline commit."""
+    baseline = next(entry for entry in shown if entry["rev"] != "workspace")
+    return {exp["name"]: exp["revs"][0]["data"] for exp in baseline["experiments"] or []}
+
+
+def test_queued_experiments_succeed_and_show_their_metrics(experiments: dict) -> None:
+    assert "Failed" not in experiments["status"]
+    revs = exp_revs(experiments["shown"])
+    assert len(revs) == 2, experiments["status"]
+    strategies = {}
+    for name, data in revs.items():
+        split = data["params"]["params.yaml"]["data"]["split"]["strategy"]
+        metrics = data["metrics"]["metrics/eval.json"]["data"]
+        strategies[split] = metrics
+        assert metrics["strategy"] == split and metrics["task"] == "enthusiasm"
+        assert -1 <= metrics["pearson_r"] <= 1 and metrics["headline"]["metric"] == "pearson_r"
+        assert data["metrics"]["metrics/train.json"]["data"]["epochs_run"] == 1
+    assert set(strategies) == {"group", "speaker"}
+    assert strategies["speaker"]["protocol"] != strategies["group"]["protocol"]
+
+
+def test_clean_exp_table_and_metrics_diff_between_branches(experiments: dict) -> None:
+    repo = experiments["repo"]
+    table = dvc(repo, "exp", "show", "--csv", "--drop", ".*", "--keep", KEEP).stdout.splitlines()
+    assert table[0].split(",") == ["Experiment", "State", "best_val_loss", "headline.value", "pearson_r", "ccc",
+                                   "split.strategy", "train.task", "train.model", "train.epochs"]
+    assert sum(",Success," in line for line in table) == 2
+
+    for name, data in exp_revs(experiments["shown"]).items():
+        dvc(repo, "exp", "branch", name, data["params"]["params.yaml"]["data"]["split"]["strategy"])
+    diff = json.loads(dvc(repo, "metrics", "diff", "group", "speaker", "--json").stdout)
+    change = diff["metrics/eval.json"]["pearson_r"]
+    assert {"old", "new", "diff"} <= set(change) and change["new"] - change["old"] == pytest.approx(change["diff"])
+
+
+def test_predict_cli_matches_evaluate_on_an_applied_experiment(experiments: dict) -> None:
+    """Decode + window + log-mel in predict give the model exactly what the pipeline gave it."""
+    repo = experiments["repo"]
+    git(repo, "checkout", "-q", "group")
+    dvc(repo, "checkout", "-q")
+    rows = [r for r in csv.DictReader((repo / "metrics/predictions.csv").open()) if r["copy"] == "0"][:4]
+    assert rows
+    for row in rows:
+        (path,) = (repo / "data/corpus").glob(f"*/{row['clip_id']}.wav")
+        result = predict.predict_file(path, repo / "models/model.keras")
+        assert len(result.scores) == 1
+        assert float(result.scores[0]) == pytest.approx(float(row["predicted"]), abs=2e-5)
+    examples = sorted(p.name for p in (repo / "plots/mel_examples").iterdir())
+    assert examples == ["normal.png", "strong.png"]
