@@ -2,8 +2,9 @@
 
 The model sees exactly what the pipeline fed it: the take is decoded by
 ``audio_io.load_mono`` at the training rate, cut into windows of ``pad_seconds``,
-each made that long by ``features.pad_or_trim``, turned into log-mel by
-``features.log_mel`` and rounded through the dtype mel.h5 stored. The model holds
+each made that long by ``features.pad_or_trim`` and rounded through the dtype the
+padded audio was stored in, turned into log-mel by ``features.log_mel`` and rounded
+through the dtype mel.h5 stored. The model holds
 its own normalisation, so ``preprocessing.json`` beside it is all that travels along.
 """
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Preprocessing:
     task: str
     classes: tuple[str, ...]
     mel_dtype: str = "float32"
+    audio_dtype: str = "float32"
 
     @property
     def window_seconds(self) -> float:
@@ -62,12 +64,13 @@ def read_preprocessing(model_path: str | Path) -> Preprocessing:
         raise PredictError(f"{path}: unknown task {raw['task']!r}")
     if raw["task"] == "emotion" and not raw["classes"]:
         raise PredictError(f"{path}: task emotion needs a list of classes")
-    if raw.get("mel_dtype", "float32") not in ("float16", "float32"):
-        raise PredictError(f"{path}: unknown mel_dtype {raw['mel_dtype']!r}")
+    for key in ("mel_dtype", "audio_dtype"):
+        if raw.get(key, "float32") not in ("float16", "float32"):
+            raise PredictError(f"{path}: unknown {key} {raw[key]!r}")
     return Preprocessing(sample_rate=int(raw["sample_rate"]), n_samples=int(raw["n_samples"]),
                          n_fft=int(raw["n_fft"]), hop_length=int(raw["hop_length"]), n_mels=int(raw["n_mels"]),
                          task=raw["task"], classes=tuple(raw["classes"]),
-                         mel_dtype=raw.get("mel_dtype", "float32"))
+                         mel_dtype=raw.get("mel_dtype", "float32"), audio_dtype=raw.get("audio_dtype", "float32"))
 
 
 def model_file(model_path: str | Path) -> Path:
@@ -149,7 +152,7 @@ def score_samples(model: Any, prep: Preprocessing, samples: np.ndarray, hop_seco
     outputs = []
     for a, b in storage.chunk_ranges(len(starts), WINDOWS_PER_BATCH):
         batch = np.stack([features.pad_or_trim(samples[s:s + prep.n_samples], prep.n_samples)[0]
-                          for s in starts[a:b]])
+                          for s in starts[a:b]]).astype(prep.audio_dtype).astype(np.float32)
         mel = features.log_mel(batch, prep.sample_rate, prep.n_fft, prep.hop_length, prep.n_mels)
         mel = mel.astype(prep.mel_dtype).astype(np.float32)[..., None]
         outputs.append(np.asarray(model.predict(mel, verbose=0), dtype=np.float64))

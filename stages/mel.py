@@ -32,6 +32,7 @@ def main() -> None:
     with h5py.File(PADDED, "r") as padded:
         sample_rate = int(padded.attrs["sample_rate"])
         n_rows, n_samples = padded["audio"].shape
+        audio_dtype = str(padded["audio"].dtype)
     frames = features.n_frames(n_samples, mel["hop_length"])
     chunks = storage.chunk_ranges(n_rows, p["compute"]["chunk_size"])
     work = ((str(PADDED), a, b, sample_rate, mel) for a, b in chunks)
@@ -39,6 +40,7 @@ def main() -> None:
         for key, value in (("sample_rate", sample_rate), ("n_samples", n_samples), ("n_fft", mel["n_fft"]),
                            ("hop_length", mel["hop_length"]), ("n_mels", mel["n_mels"])):
             handle.attrs[key] = int(value)
+        handle.attrs["audio_dtype"] = audio_dtype  # predict rounds new audio through it, as pad stored it
         out = storage.create_rows(handle, "mel", n_rows, (mel["n_mels"], frames), mel["dtype"])
         for (a, b), block in tqdm(zip(chunks, ordered_map(mel_chunk, work, p["compute"]["n_jobs"])),
                                   total=len(chunks), desc="mel", unit="chunk"):

@@ -39,7 +39,7 @@ def main() -> None:
     targets = training.targets_for_task(manifest, cfg["task"])
     rows = side_rows(SPLIT)
     with h5py.File(MEL, "r") as handle:
-        attrs = {key: int(value) for key, value in handle.attrs.items()}
+        attrs = {key: value if isinstance(value, str) else int(value) for key, value in handle.attrs.items()}
         input_shape = (*handle["mel"].shape[1:], 1)
         mel_dtype = str(handle["mel"].dtype)
     stats = training.train_statistics(MEL, rows["train"])

@@ -34,7 +34,7 @@ def save_model(folder: Path, task: str) -> Path:
     save_model(model, folder / "model.keras")
     (folder / "preprocessing.json").write_text(json.dumps({
         "hop_length": HOP, "n_fft": N_FFT, "n_mels": N_MELS, "n_samples": N_SAMPLES, "sample_rate": SAMPLE_RATE,
-        "mel_dtype": "float16", "task": task, "model": "compact_cnn",
+        "mel_dtype": "float16", "audio_dtype": "float16", "task": task, "model": "compact_cnn",
         "classes": list(EMOTIONS) if task == "emotion" else [], "pad_seconds": N_SAMPLES / SAMPLE_RATE}))
     return folder / "model.keras"
 
@@ -80,6 +80,7 @@ def test_short_take_prints_a_table_whose_scores_match_the_pipeline_features(
     for window in result["windows"]:
         start = int(window["start_s"] * SAMPLE_RATE)
         batch = features.pad_or_trim(samples[start:start + N_SAMPLES], N_SAMPLES)[0][None]
+        batch = batch.astype(np.float16).astype(np.float32)  # as pad stored it (augment.dtype float16)
         mel = features.log_mel(batch, SAMPLE_RATE, N_FFT, HOP, N_MELS).astype(np.float16).astype(np.float32)
         expected = model.predict(mel[..., None], verbose=0)[0]
         assert [window["probabilities"][c] for c in EMOTIONS] == pytest.approx(expected, abs=1e-5)
@@ -139,6 +140,16 @@ def test_missing_model_or_preprocessing_is_named(models: dict[str, Path], tmp_pa
     lonely.write_bytes(models["emotion"].read_bytes())
     assert main(["predict", str(take), "--model", str(lonely)]) == 1
     assert str(lonely.with_name("preprocessing.json")) in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key", ["mel_dtype", "audio_dtype"])
+def test_an_unknown_stored_dtype_is_named(models: dict[str, Path], tmp_path: Path, key: str) -> None:
+    model = tmp_path / "model.keras"
+    model.write_bytes(models["emotion"].read_bytes())
+    prep = json.loads(models["emotion"].with_name("preprocessing.json").read_text())
+    (tmp_path / "preprocessing.json").write_text(json.dumps({**prep, key: "int8"}))
+    with pytest.raises(predict.PredictError, match=f"preprocessing.json: unknown {key} 'int8'"):
+        predict.read_preprocessing(model)
 
 
 def test_a_damaged_model_is_named(models: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
