@@ -135,6 +135,21 @@ def compute_table(handle: h5py.File, extractor: Extractor, names: Sequence[str],
     return write_table(handle, names, clip_ids, blocks(), {"sample_rate": sample_rate})
 
 
+def write_table_file(out: str | Path, extractor: Extractor, names: Sequence[str], audio_path: str | Path,
+                     clip_ids: Sequence[str], params: dict, compute: dict, desc: str) -> int:
+    """``compute_table`` into a byte-stable HDF5 file at ``out``, moved into place only when complete.
+
+    What the feature stages share; ``compute`` is the ``compute`` params section.
+    Returns the number of non-finite values stored as NaN.
+    """
+    from tqdm import tqdm
+
+    with storage.atomic_outputs(out) as tmp, storage.create_h5(tmp[0]) as handle, \
+            tqdm(total=len(clip_ids), desc=desc, unit="clip") as bar:
+        return compute_table(handle, extractor, names, audio_path, clip_ids, params, compute["n_jobs"],
+                             compute["chunk_size"], bar.update)
+
+
 def read_table(path: str | Path, clip_ids: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """``(features, names)`` of a table, checked to hold exactly ``clip_ids`` in that order."""
     path = Path(path)

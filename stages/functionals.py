@@ -6,9 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tqdm import tqdm  # noqa: E402
-
-from singaffect import corpus, functionals, params, stage, storage  # noqa: E402
+from singaffect import corpus, functionals, params, stage  # noqa: E402
 
 RAW = Path("data/raw")
 OUT = Path("data/functionals/features.h5")
@@ -18,11 +16,8 @@ def main() -> None:
     p = params.load(sections=["functionals", "compute"])
     clip_ids = [r["clip_id"] for r in corpus.read_manifest(RAW / "manifest.csv")]
     names = functionals.functional_names(p["functionals"])
-    with storage.atomic_outputs(OUT) as tmp, storage.create_h5(tmp[0]) as handle, \
-            tqdm(total=len(clip_ids), desc="functionals", unit="clip") as bar:
-        bad = functionals.compute_table(handle, functionals.functionals, names, RAW / "audio.h5", clip_ids,
-                                        p["functionals"], p["compute"]["n_jobs"], p["compute"]["chunk_size"],
-                                        bar.update)
+    bad = functionals.write_table_file(OUT, functionals.functionals, names, RAW / "audio.h5", clip_ids,
+                                       p["functionals"], p["compute"], "functionals")
     stage.log.info("functionals: %d clips x %d features -> %s (%d non-finite values stored as NaN)",
                    len(clip_ids), len(names), OUT, bad)
 

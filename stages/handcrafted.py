@@ -6,8 +6,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tqdm import tqdm  # noqa: E402
-
 from singaffect import baseline_features, corpus, functionals, params, stage, storage  # noqa: E402
 
 RAW = Path("data/raw")
@@ -17,16 +15,12 @@ OUT = Path("data/handcrafted/features.h5")
 def main() -> None:
     p = params.load(sections=["handcrafted", "compute"])
     clip_ids = [r["clip_id"] for r in corpus.read_manifest(RAW / "manifest.csv")]
-    names = list(baseline_features.HANDCRAFTED_NAMES)
     with storage.ClipAudioReader(RAW / "audio.h5") as reader:
         baseline_features.check_params(reader.sample_rate, p["handcrafted"])
-    with storage.atomic_outputs(OUT) as tmp, storage.create_h5(tmp[0]) as handle, \
-            tqdm(total=len(clip_ids), desc="handcrafted", unit="clip") as bar:
-        bad = functionals.compute_table(handle, baseline_features.handcrafted, names, RAW / "audio.h5", clip_ids,
-                                        p["handcrafted"], p["compute"]["n_jobs"], p["compute"]["chunk_size"],
-                                        bar.update)
+    bad = functionals.write_table_file(OUT, baseline_features.handcrafted, baseline_features.HANDCRAFTED_NAMES,
+                                       RAW / "audio.h5", clip_ids, p["handcrafted"], p["compute"], "handcrafted")
     stage.log.info("handcrafted: %d clips x %d features -> %s (%d undefined values stored as NaN)",
-                   len(clip_ids), len(names), OUT, bad)
+                   len(clip_ids), len(baseline_features.HANDCRAFTED_NAMES), OUT, bad)
 
 
 if __name__ == "__main__":
