@@ -54,7 +54,7 @@ def keras_model(name: str, n_features: int, task: str, learning_rate: float) -> 
     import keras
     from keras import layers
 
-    from singaffect.models import _head, compile_for_task
+    from singaffect.models import task_head, compile_for_task
 
     shapes = {"mlp": (n_features,), "lstm": (1, n_features), "gru": (1, n_features), "conv1d": (n_features, 1)}
     if name not in shapes:
@@ -74,7 +74,7 @@ def keras_model(name: str, n_features: int, task: str, learning_rate: float) -> 
         x = layers.MaxPooling1D(2)(x)
         x = layers.Flatten()(x)
     x = layers.Dropout(0.4)(x)
-    model = keras.Model(inputs, _head(x, task, len(EMOTIONS)), name=f"classic_{name}")
+    model = keras.Model(inputs, task_head(x, task, len(EMOTIONS)), name=f"classic_{name}")
     compile_for_task(model, task, learning_rate)
     return model
 

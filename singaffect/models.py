@@ -96,7 +96,8 @@ def normaliser(kind: str, stats: dict[str, np.ndarray]) -> layers.Layer:
     raise ValueError(f"params key train.normalization: unknown {kind!r}")
 
 
-def _head(x, task: str, n_classes: int):
+def task_head(x, task: str, n_classes: int):
+    """The output layer every model of the project ends in: softmax over emotions, or one linear score."""
     if task == "emotion":
         return layers.Dense(n_classes, activation="softmax", name="emotion")(x)
     return layers.Dense(1, activation="linear", name="enthusiasm")(x)
@@ -124,7 +125,7 @@ def compact_cnn(inputs, task: str, n_classes: int):
     x = layers.Dropout(0.3)(x)
     x = layers.Dense(64, activation="relu")(x)
     x = layers.Dropout(0.3)(x)
-    return _head(x, task, n_classes)
+    return task_head(x, task, n_classes)
 
 
 def seed_cnn(inputs, task: str, n_classes: int):
@@ -139,7 +140,7 @@ def seed_cnn(inputs, task: str, n_classes: int):
         x = layers.Dense(units, activation="relu")(x)
     x = layers.BatchNormalization()(x)
     x = layers.Dropout(0.3)(x)
-    return _head(x, task, n_classes)
+    return task_head(x, task, n_classes)
 
 
 BUILDERS: dict[str, Callable] = {"compact_cnn": compact_cnn, "seed_cnn": seed_cnn}
