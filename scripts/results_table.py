@@ -6,6 +6,9 @@
   python scripts/results_table.py            # rewrite the table in README.md from results/*.json
   python scripts/results_table.py --check    # exit 1 if README.md is not up to date
 
+  python scripts/results_table.py --add "CNN, speaker split" --rev 1a2b3c4 \
+      --command "dvc exp run -S split.strategy=speaker"   # metrics of a DVC experiment's commit
+
 --add copies the metrics file (default metrics/eval.json; metrics/classic.json or
 metrics/baseline.json for the feature baselines) with the label, the command and the
 git commit into results/NNN_<label>.json, then rewrites the table. Commit both.
@@ -27,13 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--add", metavar="LABEL", help="record the current metrics as the row LABEL")
     parser.add_argument("--command", default="", help="the exact command that produced the metrics (with --add)")
     parser.add_argument("--metrics", type=Path, default=Path("metrics/eval.json"), help="metrics file to record")
+    parser.add_argument("--rev", help="read --metrics from this commit (e.g. a DVC experiment's, see dvc exp show)")
     parser.add_argument("--results", type=Path, default=ROOT / "results", help="registry folder")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
     parser.add_argument("--check", action="store_true", help="only check that the README table is up to date")
     args = parser.parse_args(argv)
     try:
         if args.add is not None:
-            path = results.record(args.add, args.command, args.metrics, args.results)
+            path = results.record(args.add, args.command, args.metrics, args.results, args.rev)
             print(f"recorded {args.metrics} as '{args.add}' in {path}")
         current = args.readme.read_text() if args.readme.is_file() else "# singaffect\n"
         updated = results.update_readme(current, results.render(results.load(args.results)))

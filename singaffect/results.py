@@ -43,22 +43,43 @@ def _check_metrics(metrics: Any, origin: str) -> None:
         raise ResultsError(f"{origin}: not a singaffect metrics file (missing {', '.join(missing)})")
 
 
-def _git_commit(cwd: Path) -> str:
+def _git(cwd: Path, *args: str) -> str | None:
+    while not cwd.is_dir() and cwd != cwd.parent:  # the registry folder may not exist yet
+        cwd = cwd.parent
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True)
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
-        return ""
-    return done.stdout.strip()
+        return None
+    return done.stdout
 
 
-def record(label: str, command: str, metrics_path: Path, results_dir: Path) -> Path:
-    """Copy ``metrics_path`` into ``results_dir`` as the row ``label``; re-adding a label replaces its row in place."""
+def _git_commit(cwd: Path, rev: str = "HEAD") -> str:
+    return (_git(cwd, "rev-parse", "--verify", f"{rev}^{{commit}}") or "").strip()
+
+
+def record(label: str, command: str, metrics_path: Path, results_dir: Path, rev: str | None = None) -> Path:
+    """Copy ``metrics_path`` into ``results_dir`` as the row ``label``; re-adding a label replaces its row in place.
+
+    With ``rev`` (a commit, branch or the commit of a DVC experiment, as ``dvc exp show``
+    lists it) the metrics are read from that commit, which the row then names.
+    """
     if not command.strip():
         raise ResultsError("--command must give the exact command that produced the metrics")
+    if rev is None:
+        try:
+            text = Path(metrics_path).read_text()
+        except FileNotFoundError:
+            raise ResultsError(f"{metrics_path}: no such metrics file (run the experiment first)") from None
+        commit = _git_commit(results_dir)
+    else:
+        commit = _git_commit(results_dir, rev)
+        if not commit:
+            raise ResultsError(f"--rev {rev}: no such commit")
+        text = _git(results_dir, "show", f"{commit}:{Path(metrics_path).as_posix()}")
+        if text is None:
+            raise ResultsError(f"{rev}: has no committed {metrics_path}")
     try:
-        metrics = json.loads(Path(metrics_path).read_text())
-    except FileNotFoundError:
-        raise ResultsError(f"{metrics_path}: no such metrics file (run the experiment first)") from None
+        metrics = json.loads(text)
     except json.JSONDecodeError as error:
         raise ResultsError(f"{metrics_path}: not JSON ({error})") from None
     _check_metrics(metrics, str(metrics_path))
@@ -71,7 +92,7 @@ def record(label: str, command: str, metrics_path: Path, results_dir: Path) -> P
         numbers = [int(path.stem[:3]) for path in existing.values()]
         path = results_dir / f"{max(numbers, default=0) + 1:03d}_{name}.json"
     entry = {"label": label, "command": command.strip(), "source": str(metrics_path),
-             "commit": _git_commit(results_dir), "metrics": metrics}
+             "commit": commit, "metrics": metrics}
     path.write_text(json.dumps(entry, indent=2) + "\n")
     return path
 

@@ -116,3 +116,30 @@ def test_readme_without_markers_gets_a_results_section():
     assert updated.endswith("<!-- results:end -->\n")
     with pytest.raises(results.ResultsError, match="markers"):
         results.update_readme(f"{results.END}\n{results.START}\n", "table")
+
+
+def test_rev_reads_the_metrics_of_that_commit_and_names_it(workspace, capsys):
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=workspace, check=True, capture_output=True, text=True).stdout
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.com")
+    git("config", "user.name", "t")
+    (workspace / "metrics/eval.json").write_text(json.dumps(metrics(0.81, strategy="speaker")))
+    git("add", "metrics/eval.json")
+    git("commit", "-q", "-m", "experiment")
+    experiment = git("rev-parse", "HEAD").strip()
+    (workspace / "metrics/eval.json").write_text(json.dumps(metrics(0.5)))  # the workspace moved on
+    assert run(workspace, "--add", "CNN speaker", "--rev", experiment[:7], "--command",
+               "dvc exp run -S split.strategy=speaker", "--metrics", "metrics/eval.json") == 0
+    (entry,) = results.load(workspace / "results")
+    assert entry["commit"] == experiment and entry["metrics"]["accuracy"] == 0.81
+    assert "0.810" in (workspace / "README.md").read_text()
+
+    assert run(workspace, "--add", "y", "--rev", "no-such-rev", "--command", "dvc exp run") == 1
+    assert "no-such-rev" in capsys.readouterr().err
+    assert run(workspace, "--add", "y", "--rev", experiment, "--command", "dvc exp run",
+               "--metrics", "metrics/classic.json") == 1
+    assert "metrics/classic.json" in capsys.readouterr().err
