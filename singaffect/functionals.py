@@ -28,6 +28,8 @@ from singaffect.errors import SingaffectError
 # (name, dimensions) of each feature family, in the order of the seed's feature vector.
 FAMILIES = ("mfcc", "chroma", "mel", "contrast", "tonnetz")
 N_CHROMA, N_CONTRAST, N_TONNETZ = 12, 7, 6  # librosa defaults: 12 pitch classes, 6 bands + 1, 6 tonal axes
+CONTRAST_FMIN = 200.0  # librosa's spectral_contrast default; its top band starts at 200 Hz x 2**5
+MIN_SAMPLE_RATE = 2 * CONTRAST_FMIN * 2 ** (N_CONTRAST - 2)  # that band must start below Nyquist: 12.8 kHz
 
 
 class FeatureTableError(SingaffectError, ValueError):
@@ -78,6 +80,14 @@ def _tonnetz(y: np.ndarray, sample_rate: int, hop_length: int) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="n_fft=.*is too large", category=UserWarning)
         return librosa.feature.tonnetz(y=librosa.effects.harmonic(y), sr=sample_rate, hop_length=hop_length)
+
+
+def check_sample_rate(sample_rate: int) -> None:
+    """Refuse a rate the seed's spectral-contrast bands do not fit in, before any clip is analysed."""
+    if sample_rate <= MIN_SAMPLE_RATE:
+        raise FeatureTableError(
+            f"params key data.sample_rate: the functionals' 6 spectral-contrast octaves above {CONTRAST_FMIN:.0f} Hz "
+            f"need a rate above {MIN_SAMPLE_RATE:.0f} Hz, got {sample_rate}")
 
 
 Extractor = Callable[[np.ndarray, int, dict], np.ndarray]

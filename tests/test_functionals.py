@@ -150,3 +150,16 @@ def test_tables_are_ordered_byte_stable_and_checked(tmp_path):
 def test_unusable_pitch_params_name_their_keys(overrides, keys):
     with pytest.raises(bf.HandcraftedParamsError, match=keys):
         bf.handcrafted(synth.sung_tone(0.2, SR), SR, {**H_PARAMS, **overrides})
+
+
+@pytest.mark.parametrize("sample_rate", [8000, 12000, 12800])
+def test_a_rate_too_low_for_spectral_contrast_names_the_key(sample_rate):
+    with pytest.raises(fn.FeatureTableError, match="data.sample_rate"):
+        fn.check_sample_rate(sample_rate)
+
+
+def test_the_lowest_accepted_rate_really_works():
+    fn.check_sample_rate(12801)
+    y = np.random.default_rng(0).standard_normal(12801).astype(np.float32) * 0.1
+    assert np.isfinite(fn.functionals(y, 12801, {"n_mfcc": 13, "n_fft": 1024, "hop_length": 256, "n_mels": 64,
+                                                  "mel_scale": "db"})).all()
