@@ -15,25 +15,23 @@ from pathlib import Path
 
 import pytest
 
+import tinyrepo
 from singaffect import predict
-from dvcrepo import dvc, git, make_repo
-from tinyrepo import env
+from tinyrepo import env, git_run as git, run_dvc as dvc
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
 def readme_keep_pattern() -> str:
     """The ``--keep`` pattern of the compact ``dvc exp show`` table the README recommends."""
-    (pattern,) = re.findall(r"^dvc exp show --drop '\.\*' --keep '([^']+)'", (ROOT / "README.md").read_text(), re.M)
+    (pattern,) = re.findall(r"^dvc exp show --drop '\.\*' --keep '([^']+)'", (tinyrepo.PROJECT / "README.md").read_text(), re.M)
     return pattern
 
 
 @pytest.fixture(scope="module")
 def experiments(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Queue a sweep over split.strategy, run it with one worker, return the repo and `dvc exp show --json`."""
-    repo = make_repo(tmp_path_factory.mktemp("exp") / "repo", {"train": {"task": "enthusiasm"}})
+    repo = tinyrepo.make_repo(tmp_path_factory.mktemp("exp") / "repo", dvc=True, track_corpus=True, params={
+        **tinyrepo.WHOLE_PIPELINE_PARAMS, "train.task": "enthusiasm", "train.epochs": 1})
     dvc(repo, "exp", "run", "--queue", "-S", "split.strategy=group,speaker")
     try:
         dvc(repo, "queue", "start", "-j", "1")

@@ -8,59 +8,25 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
 import pytest
 import yaml
 
-import synth
+import tinyrepo
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("raw", "augment", "pad", "mel", "split", "train", "evaluate")
 TARGET = "evaluate"  # the foundation chain; stages other work adds to dvc.yaml are not this test's business
 
 
-def tiny_params() -> dict:
-    """The repository's params.yaml scaled down to seconds of CPU."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["data"].update(corpus="ravdess", root="corpus", manifest="", sample_rate=16000)
-    params["augment"]["copies"] = 1
-    params["pad"]["seconds"] = 1.0
-    params["mel"].update(n_mels=32, n_fft=512, hop_length=256)
-    params["split"].update(strategy="group", test_speakers=[4], val_speakers=[3])
-    params["train"].update(epochs=2, batch_size=16, patience=2)
-    params["compute"].update(n_jobs=1, chunk_size=16)
-    return params
-
-
-def environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DVC_", "GIT_")) and k not in ("VIRTUAL_ENV_PROMPT",)}
-    # stage commands say ``python``: make it this interpreter's environment
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.update(DVC_NO_ANALYTICS="1", TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
-    return env
-
-
-def sh(repo: Path, *args: str) -> str:
-    """Run a command in ``repo``; fail the test with its output if it fails."""
-    result = subprocess.run(args, cwd=repo, env=environment(), capture_output=True, text=True, timeout=600)
-    output = result.stdout + result.stderr
-    if result.returncode != 0:
-        pytest.fail(f"{' '.join(args)} exited {result.returncode}:\n{output[-6000:]}")
-    return output
-
-
 def dvc(repo: Path, *args: str) -> str:
-    return sh(repo, sys.executable, "-m", "dvc", *args)
+    """``dvc *args`` in ``repo``: stdout and stderr; fails the test with them if dvc fails."""
+    done = tinyrepo.run_dvc(repo, *args)
+    return done.stdout + done.stderr
 
 
 def stages_run(output: str) -> list[str]:
@@ -69,23 +35,8 @@ def stages_run(output: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("pipeline")
-    for name in ("dvc.yaml", "stages", "singaffect"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, repo / name)
-    (repo / "params.yaml").write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
-    synth.write_ravdess_corpus(repo / "corpus", actors=(1, 2, 3, 4))
-    sh(repo, "git", "init", "-q")
-    sh(repo, "git", "config", "user.email", "tests@singaffect.invalid")
-    sh(repo, "git", "config", "user.name", "singaffect tests")
-    sh(repo, "git", "config", "commit.gpgsign", "false")
-    dvc(repo, "init", "-q")
-    sh(repo, "git", "add", "-A")
-    sh(repo, "git", "commit", "-q", "-m", "scratch pipeline")
-    return repo
+    return tinyrepo.make_repo(tmp_path_factory.mktemp("pipeline") / "repo", dvc=True,
+                              params=tinyrepo.WHOLE_PIPELINE_PARAMS)
 
 
 def read_json(path: Path) -> dict:
@@ -126,8 +77,8 @@ def test_repro_then_cached_then_split_change(repo: Path) -> None:
     assert "Data and pipelines are up to date" in dvc(repo, "status", "--with-deps", TARGET)
 
     # 3. a split param changes: only split and the stages after it rerun
-    sh(repo, "git", "add", "-A")
-    sh(repo, "git", "commit", "-q", "-m", "baseline run")
+    tinyrepo.git_run(repo, "add", "-A")
+    tinyrepo.git_run(repo, "commit", "-q", "-m", "baseline run")
     mel_lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["mel"]
     experiment = dvc(repo, "exp", "run", "-S", "split.strategy=speaker", TARGET)
     assert stages_run(experiment) == ["split", "train", "evaluate"]

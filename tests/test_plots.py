@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from singaffect import plots
-from dvcrepo import ROOT, copy_project, dvc, tiny_params
+import tinyrepo
+from tinyrepo import PROJECT as ROOT, run_dvc as dvc
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -80,7 +81,7 @@ def plots_show(repo: Path) -> dict:
 
 def test_dvc_plots_show_renders_every_plot_with_data(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    copy_project(repo, tiny_params())
+    tinyrepo.make_repo(repo, corpus=None)
     dvc(repo, "init", "--no-scm", "-q")
     titles = [next(iter(p)) for p in yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]]
 

@@ -43,6 +43,15 @@ TINY_PARAMS: dict[str, Any] = {
     "compute.chunk_size": 8,
 }
 
+# On top of TINY_PARAMS for tests that run every stage: the functionals' spectral contrast
+# needs a rate well above 8 kHz, and the mel examples want a few more bands.
+WHOLE_PIPELINE_PARAMS: dict[str, Any] = {
+    "data.sample_rate": 16000,
+    "mel.n_fft": 512,
+    "mel.hop_length": 256,
+    "mel.n_mels": 32,
+}
+
 
 def set_keys(params: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``params`` with dotted keys (``"augment.gain.p"``) set to new values."""
@@ -65,10 +74,13 @@ def write_params(repo: Path, overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_repo(dest: Path, corpus: Callable[[Path], Any] | None = synth.write_ravdess_corpus,
-              params: dict[str, Any] | None = None, git: bool = False, dvc: bool = False) -> Path:
+              params: dict[str, Any] | None = None, git: bool = False, dvc: bool = False,
+              track_corpus: bool = False) -> Path:
     """A copy of the pipeline under ``dest`` with ``corpus(dest / "data/corpus")`` written.
 
     ``params`` overrides come on top of ``TINY_PARAMS``. ``dvc=True`` implies ``git``.
+    ``track_corpus`` (with ``dvc``) ``dvc add``s the corpus, as scripts/get_corpus.sh does,
+    so that queued experiments, which run in a copy of the commit, find it.
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -81,26 +93,45 @@ def make_repo(dest: Path, corpus: Callable[[Path], Any] | None = synth.write_rav
         (dest / "data" / "corpus").mkdir(parents=True, exist_ok=True)
         corpus(dest / "data" / "corpus")
     if git or dvc:
-        for args in (["init", "-q"], ["config", "user.email", "test@example.com"], ["config", "user.name", "test"]):
-            subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
+        (dest / ".gitignore").write_text("__pycache__/\n")
+        for args in (["init", "-q", "-b", "main"], ["config", "user.email", "test@example.com"],
+                     ["config", "user.name", "test"], ["config", "commit.gpgsign", "false"]):
+            git_run(dest, *args)
     if dvc:
         run_dvc(dest, "init", "-q")
         run_dvc(dest, "config", "core.analytics", "false")
+        if track_corpus:
+            run_dvc(dest, "add", "-q", "data/corpus")
     if git or dvc:  # dvclive wants a commit to compare against
-        for args in (["add", "-A"], ["commit", "-q", "-m", "tiny repo"]):
-            subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
+        git_run(dest, "add", "-A")
+        git_run(dest, "commit", "-q", "-m", "tiny repo")
     return dest
 
 
+def git_run(repo: Path, *args: str) -> str:
+    """``git *args`` in ``repo``; its stdout. Fails with git's message."""
+    done = subprocess.run(["git", *args], cwd=repo, env=env(), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
 def env() -> dict[str, str]:
-    """The environment for subprocesses: this interpreter's ``python``/``dvc`` first on PATH."""
-    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    """The environment for subprocesses: this interpreter's ``python``/``dvc`` first on PATH.
+
+    Stage commands say ``python`` and a queue worker starts ``dvc``: both must be the ones
+    the tests run with. GIT_*/DVC_* variables of an outer repository (a hook, a CI job)
+    would point git and dvc at it instead of the scratch repo.
+    """
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("DVC_", "GIT_"))}
+    return {**inherited, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "DVC_NO_ANALYTICS": "1", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1"}
 
 
-def run_dvc(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def run_dvc(repo: Path, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
     """``dvc *args`` in ``repo``; output captured, failures raise with the output shown."""
-    result = subprocess.run([str(BIN / "dvc"), *args], cwd=repo, env=env(), capture_output=True, text=True)
+    result = subprocess.run([str(BIN / "dvc"), *args], cwd=repo, env=env(), capture_output=True, text=True,
+                            timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"dvc {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
