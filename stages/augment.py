@@ -25,7 +25,10 @@ def main() -> None:
     p = params.load(sections=["augment", "compute"])
     augment = p["augment"]
     rows = corpus.read_manifest(RAW / "manifest.csv")
-    chunks = storage.chunk_ranges(len(rows), p["compute"]["chunk_size"])
+    # A work item holds about chunk_size output rows (a clip and its copies), so memory per
+    # worker stays the same whatever augment.copies is.
+    clips_per_item = max(1, p["compute"]["chunk_size"] // (augment["copies"] + 1))
+    chunks = storage.chunk_ranges(len(rows), clips_per_item)
     out_rows = []
     with storage.ClipAudioReader(RAW / "audio.h5") as reader, \
             storage.atomic_outputs(OUT / "audio.h5", OUT / "manifest.csv") as tmp:
