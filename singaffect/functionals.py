@@ -122,15 +122,18 @@ def write_table(handle: h5py.File, names: Sequence[str], clip_ids: Sequence[str]
 
 def compute_table(handle: h5py.File, extractor: Extractor, names: Sequence[str], audio_path: str | Path,
                   clip_ids: Sequence[str], params: dict, n_jobs: int, chunk_size: int,
-                  progress: Callable[[int], object] = lambda n: None) -> int:
+                  progress: Callable[[int], object] = lambda n: None,
+                  check_rate: Callable[[int], None] = lambda rate: None) -> int:
     """Run ``extractor`` over every raw clip (``ordered_map`` over chunks) into a table in ``handle``.
 
-    Returns the number of non-finite values stored as NaN.
+    ``check_rate`` sees the clips' sample rate before any clip is analysed (and raises on
+    settings that cannot work at it). Returns the number of non-finite values stored as NaN.
     """
     with storage.ClipAudioReader(audio_path) as reader:
         if len(reader) != len(clip_ids):
             raise FeatureTableError(f"{audio_path}: holds {len(reader)} clips, the manifest {len(clip_ids)}")
         sample_rate = reader.sample_rate
+    check_rate(sample_rate)
     chunks = storage.chunk_ranges(len(clip_ids), chunk_size)
     work = ((extractor, str(audio_path), a, b, params) for a, b in chunks)
 
@@ -146,7 +149,8 @@ def compute_table(handle: h5py.File, extractor: Extractor, names: Sequence[str],
 
 
 def write_table_file(out: str | Path, extractor: Extractor, names: Sequence[str], audio_path: str | Path,
-                     clip_ids: Sequence[str], params: dict, compute: dict, desc: str) -> int:
+                     clip_ids: Sequence[str], params: dict, compute: dict, desc: str,
+                     check_rate: Callable[[int], None] = lambda rate: None) -> int:
     """``compute_table`` into a byte-stable HDF5 file at ``out``, moved into place only when complete.
 
     What the feature stages share; ``compute`` is the ``compute`` params section.
@@ -157,7 +161,7 @@ def write_table_file(out: str | Path, extractor: Extractor, names: Sequence[str]
     with storage.atomic_outputs(out) as tmp, storage.create_h5(tmp[0]) as handle, \
             tqdm(total=len(clip_ids), desc=desc, unit="clip") as bar:
         return compute_table(handle, extractor, names, audio_path, clip_ids, params, compute["n_jobs"],
-                             compute["chunk_size"], bar.update)
+                             compute["chunk_size"], bar.update, check_rate)
 
 
 def read_table(path: str | Path, clip_ids: Sequence[str]) -> tuple[np.ndarray, list[str]]:

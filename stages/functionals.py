@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from singaffect import corpus, functionals, params, stage, storage  # noqa: E402
+from singaffect import corpus, functionals, params, stage  # noqa: E402
 
 RAW = Path("data/raw")
 OUT = Path("data/functionals/features.h5")
@@ -15,11 +15,10 @@ OUT = Path("data/functionals/features.h5")
 def main() -> None:
     p = params.load(sections=["functionals", "compute"])
     clip_ids = [r["clip_id"] for r in corpus.read_manifest(RAW / "manifest.csv")]
-    with storage.ClipAudioReader(RAW / "audio.h5") as reader:
-        functionals.check_sample_rate(reader.sample_rate)
     names = functionals.functional_names(p["functionals"])
     bad = functionals.write_table_file(OUT, functionals.functionals, names, RAW / "audio.h5", clip_ids,
-                                       p["functionals"], p["compute"], "functionals")
+                                       p["functionals"], p["compute"], "functionals",
+                                       check_rate=functionals.check_sample_rate)
     stage.log.info("functionals: %d clips x %d features -> %s (%d non-finite values stored as NaN)",
                    len(clip_ids), len(names), OUT, bad)
 

@@ -8,22 +8,21 @@ from __future__ import annotations
 import csv
 import json
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 import tinyrepo
 from singaffect import predict
-from tinyrepo import env, git_run as git, run_dvc as dvc
+from tinyrepo import git_run as git, run_dvc as dvc
 
 pytestmark = pytest.mark.slow
 
+
 def readme_keep_pattern() -> str:
     """The ``--keep`` pattern of the compact ``dvc exp show`` table the README recommends."""
-    (pattern,) = re.findall(r"^dvc exp show --drop '\.\*' --keep '([^']+)'", (tinyrepo.PROJECT / "README.md").read_text(), re.M)
+    readme = (tinyrepo.PROJECT / "README.md").read_text()
+    (pattern,) = re.findall(r"^dvc exp show --drop '\.\*' --keep '([^']+)'", readme, re.M)
     return pattern
 
 
@@ -48,8 +47,7 @@ def experiments(tmp_path_factory: pytest.TempPathFactory) -> dict:
         shown = json.loads(dvc(repo, "exp", "show", "--json").stdout)
         yield {"repo": repo, "shown": shown, "status": status}
     finally:  # never leave a worker behind, whatever happened
-        subprocess.run([sys.executable, "-m", "dvc", "queue", "stop", "--kill"], cwd=repo, env=env(),
-                       capture_output=True, timeout=120)
+        dvc(repo, "queue", "stop", "--kill", check=False, timeout=120)
 
 
 def exp_revs(shown: list) -> dict[str, dict]:

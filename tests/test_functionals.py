@@ -141,6 +141,25 @@ def test_tables_are_ordered_byte_stable_and_checked(tmp_path):
         fn.compute_table(handle, double_mean, ["m", "m2"], tmp_path / "audio.h5", ids[:3], {"min": 0}, 1, 3)
 
 
+def test_a_refused_rate_leaves_no_table_and_analyses_no_clip(tmp_path):
+    with storage.create_h5(tmp_path / "audio.h5") as handle:  # 8 kHz: too low for spectral contrast
+        writer = storage.ClipAudioWriter(handle, 8000)
+        writer.append([np.zeros(100, np.float32)] * 2)
+        writer.close()
+    analysed = []
+
+    def extractor(samples, sample_rate, params):
+        analysed.append(sample_rate)
+        return np.zeros(1)
+
+    out = tmp_path / "features" / "table.h5"
+    out.parent.mkdir()
+    with pytest.raises(fn.FeatureTableError, match="data.sample_rate"):
+        fn.write_table_file(out, extractor, ["x"], tmp_path / "audio.h5", ["a", "b"], {},
+                            {"n_jobs": 1, "chunk_size": 2}, "test", check_rate=fn.check_sample_rate)
+    assert analysed == [] and list(out.parent.iterdir()) == []
+
+
 @pytest.mark.parametrize("overrides,keys", [
     ({"fmax": 12000.0}, "handcrafted.fmax"),
     ({"fmin": 500.0, "fmax": 500.0}, "handcrafted.fmin"),
