@@ -32,12 +32,11 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from singaffect import functionals, metrics, splits
+from singaffect import evaluation, functionals, metrics, splits
 from singaffect.corpus import EMOTIONS
 from singaffect.errors import SingaffectError
 
 MODELS = ("ridge", "mlp", "lstm", "gru", "conv1d")
-KERAS_MODELS = MODELS[1:]
 
 
 class ClassicError(SingaffectError, ValueError):
@@ -84,8 +83,9 @@ def _as_input(name: str, x: np.ndarray) -> np.ndarray:
     return x[:, None, :] if name in ("lstm", "gru") else x[:, :, None] if name == "conv1d" else x
 
 
-def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.ndarray, cfg: dict) -> np.ndarray:
-    """Fit ``name`` on the train (and, for Keras, val) rows of ``sides``; predictions for the test rows.
+def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.ndarray,
+                cfg: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Fit ``name`` on the train (and, for ridge, val) rows of ``sides``; predictions for the val and test rows.
 
     Emotion predictions are class indices, enthusiasm predictions scores.
     """
@@ -99,7 +99,7 @@ def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.nd
         else:
             model = Ridge(alpha=cfg["alpha"])
         model.fit(z[fit_rows], y[fit_rows])
-        return model.predict(z[test])
+        return model.predict(z[val]), model.predict(z[test])
     import keras
 
     from singaffect.training import seed_everything
@@ -109,77 +109,70 @@ def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.nd
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg["patience"], restore_best_weights=True)
     model.fit(_as_input(name, z[train]), y[train], validation_data=(_as_input(name, z[val]), y[val]),
               epochs=cfg["epochs"], batch_size=cfg["batch_size"], shuffle=True, callbacks=[stop], verbose=0)
-    scores = np.asarray(model.predict(_as_input(name, z[test]), batch_size=256, verbose=0))
-    return scores.argmax(axis=1) if task == "emotion" else scores.reshape(-1)
 
+    def predicted(rows: np.ndarray) -> np.ndarray:
+        scores = np.asarray(model.predict(_as_input(name, z[rows]), batch_size=256, verbose=0))
+        return scores.argmax(axis=1) if task == "emotion" else scores.reshape(-1)
 
-def task_metrics(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
-    if task == "emotion":
-        return metrics.classification_metrics(y_true, y_pred)
-    return metrics.regression_metrics(y_true, y_pred)
-
-
-def aggregate_folds(per_fold: Sequence[dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Mean and sample standard deviation (ddof=1) of every metric across folds."""
-    names = list(per_fold[0])
-    table = np.array([[fold[name] for name in names] for fold in per_fold], dtype=np.float64)
-    std = table.std(axis=0, ddof=1) if len(per_fold) > 1 else np.full(len(names), np.nan)
-    return {"mean": dict(zip(names, table.mean(axis=0).tolist())), "std": dict(zip(names, std.tolist()))}
+    return predicted(val), predicted(test)
 
 
 @dataclass
 class Outcome:
-    """Out-of-fold predictions: ``rows`` (test rows of every fold, in fold order), their fold and prediction."""
+    """Out-of-fold predictions: ``rows`` (test rows of every fold, in fold order), their fold and prediction.
+
+    ``decisions`` are binary enthusiasm decisions at each fold's validation threshold
+    (``None`` for other targets); ``floor`` the emotion-label floor scores (``None`` without emotions).
+    """
 
     rows: np.ndarray
     folds: np.ndarray
     predictions: np.ndarray
+    decisions: np.ndarray | None = None
+    floor: np.ndarray | None = None
 
 
-def run(name: str, task: str, x: np.ndarray, y: np.ndarray, folds: Sequence[splits.Split], cfg: dict) -> Outcome:
+def run(name: str, task: str, x: np.ndarray, y: np.ndarray, folds: Sequence[splits.Split], cfg: dict,
+        emotions: Sequence[str] | None = None) -> Outcome:
     """Fit and predict once per split in ``folds``."""
     if name not in MODELS:
         raise ClassicError(f"params key classic.model: unknown model {name!r} (choose from {list(MODELS)})")
-    rows, fold_of, predictions = [], [], []
+    binary = task == "enthusiasm" and metrics.is_binary(y)
+    rows, fold_of, predictions, decided, floors = [], [], [], [], []
     for number, split in enumerate(folds):
-        rows.append(split.rows("test"))
-        fold_of.append(np.full(len(rows[-1]), number))
-        predictions.append(fit_predict(name, task, x, y, split.sides, cfg))
-    return Outcome(np.concatenate(rows), np.concatenate(fold_of), np.concatenate(predictions))
+        test = split.rows("test")
+        rows.append(test)
+        fold_of.append(np.full(len(test), number))
+        val_pred, test_pred = fit_predict(name, task, x, y, split.sides, cfg)
+        predictions.append(test_pred)
+        if binary:
+            decided.append(evaluation.decisions(test_pred, evaluation.val_threshold(y[split.rows("val")], val_pred)))
+        if emotions is not None and task == "enthusiasm":
+            floors.append(evaluation.emotion_floor(emotions, y, split.rows("train"), test))
+    floor = np.concatenate(floors) if floors and all(f is not None for f in floors) else None
+    return Outcome(np.concatenate(rows), np.concatenate(fold_of), np.concatenate(predictions),
+                   np.concatenate(decided) if binary else None, floor)
 
 
-def summary(task: str, y: np.ndarray, outcome: Outcome, folds: Sequence[splits.Split], speakers: Sequence[str],
-            extra: dict[str, Any]) -> dict[str, Any]:
-    """Metrics in ``metrics/eval.json``'s layout (headline with 95 % bootstrap CI over test clips).
+def summary(task: str, y: np.ndarray, outcome: Outcome, folds: Sequence[splits.Split],
+            manifest: Sequence[dict[str, str]], extra: dict[str, Any]) -> dict[str, Any]:
+    """Metrics in ``metrics/eval.json``'s layout (``evaluation.summarise``: headline with a clustered CI).
 
     For cross-validation the headline pools every fold's test clips (each clip is tested
     once); ``folds`` lists each fold's metrics and ``fold_mean`` / ``fold_std`` summarise them.
     """
     y_true, y_pred = y[outcome.rows], outcome.predictions
-    values = task_metrics(task, y_true, y_pred)
-    headline, headline_fn = metrics.HEADLINE[task]
-    low, high = metrics.bootstrap_ci(headline_fn, y_true, y_pred)
     first = folds[0]
+    clusters = evaluation.cluster_labels([manifest[i] for i in outcome.rows], first.cluster_unit)
     result: dict[str, Any] = {
         "task": task, **extra, "strategy": first.strategy, "leaky": first.leaky,
         "protocol": splits.PROTOCOLS[first.strategy] if first.fold is not None else first.protocol,
         "n_test": int(len(outcome.rows)),
-        "headline": {"metric": headline, "value": values[headline], "ci95": [low, high]},
-        **values,
+        **evaluation.summarise(task, y_true, y_pred, clusters, first.cluster_unit, outcome.decisions, outcome.floor),
     }
     if first.fold is not None:
-        per_fold = []
-        for number in range(len(folds)):
-            picked = outcome.folds == number
-            fold_rows = outcome.rows[picked]
-            per_fold.append({"fold": number,
-                             "test_speakers": sorted({speakers[i] for i in fold_rows}),
-                             "n_test": int(picked.sum()),
-                             **task_metrics(task, y[fold_rows], y_pred[picked])})
-        stats = aggregate_folds([{k: v for k, v in f.items() if k not in ("fold", "test_speakers", "n_test")}
-                                 for f in per_fold])
-        result.update({"n_folds": len(folds), "fold_mean": stats["mean"], "fold_std": stats["std"],
-                       "folds": per_fold})
+        result.update(evaluation.fold_table(task, y_true, y_pred, outcome.folds,
+                                            [manifest[i]["speaker"] for i in outcome.rows]))
     return result
 
 
@@ -191,15 +184,14 @@ def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]]
     x, _ = functionals.read_table(features_path, [r["clip_id"] for r in manifest])
     y = targets_for_task(manifest, task)
     folds = splits.make_folds(splits.rows_from_manifest(manifest), split_params)
-    outcome = run(name, task, x, y, folds, cfg)
-    speakers = [r["speaker"] for r in manifest]
-    result = summary(task, y, outcome, folds, speakers,
+    outcome = run(name, task, x, y, folds, cfg, [r["emotion"] for r in manifest])
+    result = summary(task, y, outcome, folds, manifest,
                      {"model": name, "features": Path(features_path).parent.name, "n_features": int(x.shape[1])})
 
     def shown(value: Any) -> Any:
         return EMOTIONS[int(value)] if task == "emotion" else round(float(value), 5)
 
-    predictions = [{"clip_id": manifest[i]["clip_id"], "speaker": manifest[i]["speaker"],
+    predictions = [{"clip_id": manifest[i]["clip_id"], "speaker": manifest[i]["speaker"], "group": manifest[i]["group"],
                     "fold": int(f) if folds[0].fold is not None else "", "actual": shown(y[i]), "predicted": shown(p)}
                    for i, f, p in zip(outcome.rows, outcome.folds, outcome.predictions)]
     return result, predictions

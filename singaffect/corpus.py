@@ -4,7 +4,10 @@ Three layouts plug in through ``data.corpus`` without code changes:
 
 * ``ravdess`` -- RAVDESS file names ``MM-VV-EE-II-SS-RR-AA`` carry every label;
 * ``evaluation_txt`` -- a lab manifest of ``filename score`` lines (scores 0..score_max);
-* ``csv`` -- a manifest with columns ``path,speaker,song,target``.
+* ``csv`` -- a manifest with columns ``path,speaker,song,target`` (optional ``group``).
+
+Every clip carries its recording group (``Clip.group``): the takes of one line sung one
+way by one singer, which honest splits never separate.
 
 Every manifest path must stay inside the corpus root; labels outside the known
 sets are errors that name the file. A problem with one file is a ``ClipError``
@@ -50,6 +53,16 @@ class Clip:
     emotion: str       # one of EMOTIONS, or "" when the corpus has none
     intensity: str     # normal | strong | "" (private corpora)
     enthusiasm: float  # regression target in [0, 1]
+    group: str         # recording group: one singer, one line/song, one condition, all takes and parts
+
+
+def recording_group(speaker: str, statement: str, *condition: str) -> str:
+    """The key shared by every take (and part) of one line sung one way by one singer.
+
+    Takes of a group are near-duplicates (RAVDESS repetitions 01/02, lab takes h1/h2 and
+    their parts), so an honest split keeps a whole group on one side.
+    """
+    return "|".join((speaker, statement, *condition))
 
 
 MANIFEST_COLUMNS = tuple(f.name for f in fields(Clip))
@@ -86,6 +99,7 @@ def parse_ravdess_name(name: str) -> dict[str, str | float]:
         "emotion": RAVDESS_EMOTION_CODES[emotion],
         "intensity": RAVDESS_INTENSITY_CODES[intensity],
         "enthusiasm": 1.0 if intensity == "02" else 0.0,
+        "group": recording_group(actor, statement, RAVDESS_EMOTION_CODES[emotion], RAVDESS_INTENSITY_CODES[intensity]),
     }
 
 
@@ -197,16 +211,22 @@ def list_ravdess(root: Path, rejected: list[ClipError] | None = None) -> list[Cl
 
 
 def _private_clip(root: Path, relative: str, speaker: str, song: str, score: float,
-                  score_max: float, where: str) -> Clip:
+                  score_max: float, where: str, group: str = "") -> Clip:
+    """A clip of a private corpus; its recording group is ``group`` if the manifest gives one,
+    else singer | song | style parsed from a lab name (every take and part of one condition).
+    Without a parsed style, all takes of a singer's song form one group: coarser, never leaky.
+    A file with no known singer is its own group (nothing tells its takes apart)."""
     _inside_root(root, relative, where)
     if not 0.0 <= score <= score_max:
         raise ClipError(relative, f"score {score} is outside 0..{score_max}{where}")
     parsed = parse_lab_name(relative)
+    speaker, song = speaker or parsed["speaker"], song or parsed["statement"]
     return Clip(
         clip_id=_clip_id(relative), path=relative,
-        speaker=speaker or parsed["speaker"], gender=parsed["gender"],
-        statement=song or parsed["statement"], repetition=parsed["repetition"],
+        speaker=speaker, gender=parsed["gender"],
+        statement=song, repetition=parsed["repetition"],
         emotion="", intensity="", enthusiasm=score / score_max,
+        group=group or (recording_group(speaker, song, parsed["style"]) if speaker else _clip_id(relative)),
     )
 
 
@@ -236,7 +256,8 @@ def list_evaluation_txt(root: Path, manifest: Path, score_max: float,
 
 
 def list_csv(root: Path, manifest: Path, score_max: float, rejected: list[ClipError] | None = None) -> list[Clip]:
-    """Clips of a CSV manifest with columns ``path,speaker,song,target``."""
+    """Clips of a CSV manifest with columns ``path,speaker,song,target`` and an optional ``group``
+    (takes that must stay on one side; default: singer | song | style of a lab name)."""
     with manifest.open(newline="") as handle:
         reader = csv.DictReader(handle)
         missing = {"path", "speaker", "song", "target"} - set(reader.fieldnames or [])
@@ -253,7 +274,8 @@ def list_csv(root: Path, manifest: Path, score_max: float, rejected: list[ClipEr
                     score = float(row["target"])
                 except ValueError:
                     raise ClipError(row["path"], f"target {row['target']!r} is not a number{where}") from None
-                clips.append(_private_clip(root, row["path"], row["speaker"], row["song"], score, score_max, where))
+                clips.append(_private_clip(root, row["path"], row["speaker"], row["song"], score, score_max, where,
+                                           (row.get("group") or "").strip()))
             except ClipError as error:
                 _reject(error, rejected)
     if not listed:

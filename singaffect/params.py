@@ -86,8 +86,8 @@ SCHEMA: dict[str, Any] = {
         "dtype": Spec(str, choices=("float16", "float32")),
     },
     "split": {
-        "strategy": Spec(str, choices=("group", "speaker", "statement", "random", "actor_folds",
-                                       "leave_one_actor_out")),
+        "strategy": Spec(str, choices=("group", "speaker", "cross_song_same_singers", "cross_song_new_singers",
+                                       "random", "actor_folds", "leave_one_actor_out")),
         "seed": Spec(int, 0),
         "val_fraction": Spec(float, 0.0, 0.9),
         "test_fraction": Spec(float, 0.0, 0.9),

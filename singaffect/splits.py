@@ -1,10 +1,11 @@
 """Assign augmented rows to train / val / test under a named protocol.
 
-Honest protocols keep every copy of one recording on one side and evaluate on
-original recordings only (copy 0). ``random`` splits rows, so augmented copies of a
-test recording train the model: it exists only to reproduce the seed's number and
-is marked ``leaky`` (on original recordings only, as the feature baselines use it,
-it is a plain speaker-dependent random split and not leaky).
+A *recording group* is one singer singing one line one way: every take of it (RAVDESS
+repetitions 01 and 02, lab takes h1/h2 and their parts) and every augmented copy. Takes
+of a group are near-duplicates, so every honest protocol keeps a whole group on one side
+and evaluates on original recordings only (copy 0); ``make_split`` checks that no group
+crosses sides. ``random`` splits rows, so copies and twin takes of a test recording
+train the model: it exists only to reproduce the seeds' numbers and is marked ``leaky``.
 
 Cross-validation strategies (``actor_folds``, ``leave_one_actor_out``) give one
 ``Split`` per fold through ``make_folds``: each actor is tested in exactly one fold,
@@ -24,15 +25,17 @@ from singaffect.errors import SingaffectError
 SIDES = ("train", "val", "test")
 
 PROTOCOLS = {
-    "group": "speaker-dependent, recordings grouped (no augmented copy crosses sides)",
+    "group": "speaker-dependent, recording groups (all takes and copies of a line) kept on one side",
     "speaker": "speaker-independent, held-out actors",
-    "statement": "cross-song: train on one statement/song, test on the others",
-    "random": "LEAKY row-level random split of augmented rows (seed protocol)",
+    "cross_song_same_singers": "cross-song, same singers: train on one statement/song, test on the others",
+    "cross_song_new_singers": "cross-song and cross-singer: train on one statement/song and some actors, "
+                              "test on the other statements/songs of other actors",
+    "random": "LEAKY row-level random split (seed protocol): takes and copies of a recording cross sides",
     "actor_folds": "speaker-independent cross-validation: k folds of actors",
     "leave_one_actor_out": "speaker-independent cross-validation: one fold per actor",
 }
 CV_STRATEGIES = ("actor_folds", "leave_one_actor_out")
-RANDOM_ORIGINALS = "speaker-dependent, row-level random split of original recordings (no augmented copies)"
+SPEAKER_INDEPENDENT = ("speaker", "cross_song_new_singers", *CV_STRATEGIES)
 
 
 class SplitError(SingaffectError, ValueError):
@@ -48,6 +51,7 @@ class Row:
     speaker: str
     statement: str
     stratum: str  # label used to balance classes across sides
+    group: str    # recording group (corpus.Clip.group): never split across sides
 
 
 @dataclass
@@ -60,11 +64,14 @@ class Split:
 
     @property
     def protocol(self) -> str:
-        if self.strategy == "random" and not self.leaky:
-            return RANDOM_ORIGINALS
         if self.fold is not None:
             return f"{PROTOCOLS[self.strategy]} (fold {self.fold + 1} of {self.n_folds})"
         return PROTOCOLS[self.strategy]
+
+    @property
+    def cluster_unit(self) -> str:
+        """What a bootstrap must resample: speakers when they are held out, else recording groups."""
+        return "speaker" if self.strategy in SPEAKER_INDEPENDENT else "group"
 
     def rows(self, side: str) -> np.ndarray:
         return np.flatnonzero(self.sides == side)
@@ -85,18 +92,36 @@ def row_stratum(row: dict[str, str]) -> str:
 
 def rows_from_manifest(manifest: Sequence[dict[str, str]]) -> list[Row]:
     """``Row``s of a manifest; rows without a ``copy`` column are original recordings (copy 0)."""
-    return [Row(r["clip_id"], int(r.get("copy", 0) or 0), r["speaker"], r["statement"], row_stratum(r))
+    missing = [r["clip_id"] for r in manifest if not r.get("group")]
+    if missing:
+        raise SplitError(f"manifest rows without a recording group (e.g. clip {missing[0]}): rerun the raw stage")
+    return [Row(r["clip_id"], int(r.get("copy", 0) or 0), r["speaker"], r["statement"], row_stratum(r), r["group"])
             for r in manifest]
 
 
-def _partition_groups(groups: Sequence[str], strata: dict[str, str], fractions: tuple[float, float],
-                      seed: int) -> dict[str, str]:
-    """Stratified random assignment of whole groups to val/test (fractions) and train (rest)."""
+def crossing_groups(rows: Sequence[Row], sides: np.ndarray) -> list[str]:
+    """Recording groups whose used rows lie on more than one side (a leak), sorted."""
+    seen: dict[str, set[str]] = {}
+    for row, side in zip(rows, sides):
+        if side:
+            seen.setdefault(row.group, set()).add(str(side))
+    return sorted(group for group, used in seen.items() if len(used) > 1)
+
+
+def _partition_groups(rows: Sequence[Row], fractions: tuple[float, float], seed: int) -> dict[str, str]:
+    """Stratified random assignment of whole recording groups to val/test (fractions) and train (rest).
+
+    A group's stratum is that of its first row (RAVDESS: one emotion x intensity per group;
+    private corpora: takes of a group may score differently, so the first take stands for it).
+    """
     rng = np.random.default_rng(seed)
-    side_of: dict[str, str] = {}
+    stratum_of: dict[str, str] = {}
+    for row in rows:
+        stratum_of.setdefault(row.group, row.stratum)
     by_stratum: dict[str, list[str]] = {}
-    for group in sorted(set(groups)):
-        by_stratum.setdefault(strata[group], []).append(group)
+    for group in sorted(stratum_of):
+        by_stratum.setdefault(stratum_of[group], []).append(group)
+    side_of: dict[str, str] = {}
     for stratum in sorted(by_stratum):
         members = [by_stratum[stratum][i] for i in rng.permutation(len(by_stratum[stratum]))]
         n_val = int(round(fractions[0] * len(members)))
@@ -106,14 +131,36 @@ def _partition_groups(groups: Sequence[str], strata: dict[str, str], fractions: 
     return side_of
 
 
-def _originals_only(rows: Sequence[Row], side_of_clip: dict[str, str]) -> np.ndarray:
-    """Train keeps every copy; val and test keep original recordings only."""
+def _originals_only(rows: Sequence[Row], side_of_group: dict[str, str]) -> np.ndarray:
+    """Train keeps every copy; val and test keep original recordings only; unlisted groups are unused."""
     sides = np.array([""] * len(rows), dtype=object)
     for i, row in enumerate(rows):
-        side = side_of_clip.get(row.clip_id, "")
+        side = side_of_group.get(row.group, "")
         if side == "train" or (side in ("val", "test") and row.copy == 0):
             sides[i] = side
     return sides
+
+
+def _speaker_sets(rows: Sequence[Row], params: dict) -> tuple[set[str], set[str]]:
+    """The test and validation speakers of ``params``, checked against the corpus."""
+    test = {speaker_key(s) for s in params["test_speakers"]}
+    val = {speaker_key(s) for s in params["val_speakers"]}
+    present = {speaker_key(r.speaker) for r in rows}
+    for key, chosen in (("split.test_speakers", test), ("split.val_speakers", val)):
+        if not chosen & present:
+            raise SplitError(f"params key {key}: none of {sorted(chosen)} is a speaker of this corpus "
+                             f"(speakers: {sorted(present)})")
+    if test & val:
+        raise SplitError(f"params keys split.test_speakers and split.val_speakers share {sorted(test & val)}")
+    return test, val
+
+
+def _train_statement_rows(rows: Sequence[Row], params: dict) -> tuple[str, list[Row]]:
+    train_statement = speaker_key(params["train_statement"])
+    in_train = [r for r in rows if speaker_key(r.statement) == train_statement]
+    if not in_train:
+        raise SplitError(f"params key split.train_statement: no clip has statement/song {train_statement}")
+    return train_statement, in_train
 
 
 def make_split(rows: Sequence[Row], params: dict) -> Split:
@@ -126,35 +173,35 @@ def make_split(rows: Sequence[Row], params: dict) -> Split:
             raise SplitError(f"params key split.fold: {params['fold']} is not a fold of split.strategy={strategy!r} "
                              f"(folds 0..{len(folds) - 1})")
         return folds[params["fold"]]
-    clip_strata = {row.clip_id: row.stratum for row in rows}
     if strategy == "group":
         if val_fraction + test_fraction >= 1:
             raise SplitError("params keys split.val_fraction + split.test_fraction must be below 1")
-        side_of = _partition_groups([r.clip_id for r in rows], clip_strata, (val_fraction, test_fraction), seed)
-        sides = _originals_only(rows, side_of)
+        sides = _originals_only(rows, _partition_groups(rows, (val_fraction, test_fraction), seed))
     elif strategy == "speaker":
-        test = {speaker_key(s) for s in params["test_speakers"]}
-        val = {speaker_key(s) for s in params["val_speakers"]}
-        present = {speaker_key(r.speaker) for r in rows}
-        for key, chosen in (("split.test_speakers", test), ("split.val_speakers", val)):
-            if not chosen & present:
-                raise SplitError(f"params key {key}: none of {sorted(chosen)} is a speaker of this corpus "
-                                 f"(speakers: {sorted(present)})")
-        if test & val:
-            raise SplitError(f"params keys split.test_speakers and split.val_speakers share {sorted(test & val)}")
+        test, val = _speaker_sets(rows, params)
         side_of = {}
         for row in rows:
             key = speaker_key(row.speaker)
-            side_of[row.clip_id] = "test" if key in test else "val" if key in val else "train"
+            side_of[row.group] = "test" if key in test else "val" if key in val else "train"
         sides = _originals_only(rows, side_of)
-    elif strategy == "statement":
-        train_statement = speaker_key(params["train_statement"])
-        in_train = [r for r in rows if speaker_key(r.statement) == train_statement]
-        if not in_train:
-            raise SplitError(f"params key split.train_statement: no clip has statement/song {train_statement}")
-        side_of = _partition_groups([r.clip_id for r in in_train], clip_strata, (val_fraction, 0.0), seed)
+    elif strategy == "cross_song_same_singers":
+        _, in_train = _train_statement_rows(rows, params)
+        side_of = _partition_groups(in_train, (val_fraction, 0.0), seed)
         for row in rows:
-            side_of.setdefault(row.clip_id, "test")
+            side_of.setdefault(row.group, "test")
+        sides = _originals_only(rows, side_of)
+    elif strategy == "cross_song_new_singers":
+        train_statement, _ = _train_statement_rows(rows, params)
+        test, val = _speaker_sets(rows, params)
+        side_of = {}
+        for row in rows:
+            key, trained_song = speaker_key(row.speaker), speaker_key(row.statement) == train_statement
+            if key in test and not trained_song:
+                side_of[row.group] = "test"
+            elif key in val and trained_song:
+                side_of[row.group] = "val"
+            elif key not in test | val and trained_song:
+                side_of[row.group] = "train"
         sides = _originals_only(rows, side_of)
     elif strategy == "random":
         rng = np.random.default_rng(seed)
@@ -167,8 +214,30 @@ def make_split(rows: Sequence[Row], params: dict) -> Split:
     else:
         raise SplitError(f"params key split.strategy: unknown strategy {strategy!r}")
     _check_sides(sides, strategy)
-    leaky = strategy == "random" and any(row.copy != 0 for row in rows)
-    return Split(sides=sides.astype(str), strategy=strategy, leaky=leaky)
+    crossing = crossing_groups(rows, sides)
+    if crossing and strategy != "random":  # the honest strategies guarantee this by construction
+        raise AssertionError(f"split {strategy!r} put recording group {crossing[0]} on two sides")
+    return Split(sides=sides.astype(str), strategy=strategy, leaky=bool(crossing))
+
+
+def describe(rows: Sequence[Row], split: Split) -> dict:
+    """What ``split.json`` records besides the rows: sizes, speakers, songs and strata per side."""
+    sides = {}
+    for side in SIDES:
+        used = [row for row, s in zip(rows, split.sides) if s == side]
+        strata: dict[str, int] = {}
+        for row in used:
+            if row.copy == 0:
+                strata[row.stratum] = strata.get(row.stratum, 0) + 1
+        sides[side] = {"rows": len(used), "originals": sum(row.copy == 0 for row in used),
+                       "groups": len({row.group for row in used}),
+                       "speakers": sorted({row.speaker for row in used}, key=lambda k: (len(k), k)),
+                       "songs": sorted({row.statement for row in used}),
+                       "strata": dict(sorted(strata.items()))}
+    return {"strategy": split.strategy, "protocol": split.protocol, "leaky": split.leaky,
+            "fold": split.fold, "n_folds": split.n_folds, "cluster_unit": split.cluster_unit,
+            "groups_crossing_sides": len(crossing_groups(rows, split.sides)),
+            "rows": {side: sides[side]["rows"] for side in SIDES}, "sides": sides}
 
 
 def _check_sides(sides: np.ndarray, strategy: str, fold: int | None = None) -> None:
@@ -217,7 +286,7 @@ def make_folds(rows: Sequence[Row], params: dict) -> list[Split]:
         val_actors = {rest[i] for i in rng.permutation(len(rest))[:n_val]}
         side_of = {}
         for row, key in zip(rows, speakers):
-            side_of[row.clip_id] = "test" if key in test_actors else "val" if key in val_actors else "train"
+            side_of[row.group] = "test" if key in test_actors else "val" if key in val_actors else "train"
         sides = _originals_only(rows, side_of)
         _check_sides(sides, strategy, number)
         splits.append(Split(sides=sides.astype(str), strategy=strategy, leaky=False, fold=number, n_folds=len(folds)))

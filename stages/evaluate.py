@@ -1,4 +1,7 @@
-"""evaluate: score the test split -> metrics/eval.json and plot data for dvc plots."""
+"""evaluate: score the test split -> metrics/eval.json and plot data for dvc plots.
+
+``--split DIR --model-dir DIR --out DIR`` score one fold of the cross-validation pipeline.
+"""
 from __future__ import annotations
 
 import json
@@ -9,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from singaffect import corpus, metrics, params, stage, storage, training  # noqa: E402
+from singaffect import corpus, evaluation, params, stage, storage, training  # noqa: E402
 from singaffect.models import load_model  # noqa: E402
 
 MEL = Path("data/mel/mel.h5")
@@ -19,48 +22,71 @@ MODEL_DIR = Path("models")
 OUT = Path("metrics")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    args = stage.arguments(__doc__, argv, split=SPLIT, model_dir=MODEL_DIR, out=OUT)
     params.load(sections=[])  # refuse a broken params.yaml even though evaluate reads none of it
-    preprocessing = json.loads((MODEL_DIR / "preprocessing.json").read_text())
+    preprocessing = json.loads((args.model_dir / "preprocessing.json").read_text())
     task = preprocessing["task"]
-    split_info = json.loads((SPLIT / "split.json").read_text())
+    split_info = json.loads((args.split / "split.json").read_text())
     manifest = corpus.read_manifest(MANIFEST)
-    test = np.array([int(r["row"]) for r in corpus.read_manifest(SPLIT / "split.csv") if r["side"] == "test"])
-    y_true = training.targets_for_task(manifest, task)[test]
-    model = load_model(MODEL_DIR / "model.keras")
+    split_rows = corpus.read_manifest(args.split / "split.csv")
+    side = {name: np.array([int(r["row"]) for r in split_rows if r["side"] == name], dtype=np.int64)
+            for name in ("train", "val", "test")}
+    test = side["test"]
+    targets = training.targets_for_task(manifest, task)
+    y_true = targets[test]
+    model = load_model(args.model_dir / "model.keras")
     scores = training.predict(model, training.MelBatches(MEL, test, None, batch_size=64))
     test_rows = [manifest[i] for i in test]
+    clusters = evaluation.cluster_labels(test_rows, split_info["cluster_unit"])
+    binary_decisions, threshold, floor = None, None, None
     if task == "emotion":
         classes = preprocessing["classes"]
         y_pred = scores.argmax(axis=1)
-        values = metrics.classification_metrics(y_true, y_pred)
         actual, predicted = [classes[i] for i in y_true], [classes[i] for i in y_pred]
     else:
         y_pred = scores.reshape(-1)
-        values = metrics.regression_metrics(y_true, y_pred)
         actual, predicted = [float(v) for v in y_true], [round(float(v), 5) for v in y_pred]
-    headline, headline_fn = metrics.HEADLINE[task]
-    low, high = metrics.bootstrap_ci(headline_fn, y_true, y_pred)
-    per_speaker = {}
-    for row, t, q in zip(test_rows, y_true, y_pred):
-        per_speaker.setdefault(row["speaker"], []).append((t, q))
+        if evaluation.metrics.is_binary(y_true):
+            val = side["val"]
+            val_pred = training.predict(model, training.MelBatches(MEL, val, None, batch_size=64)).reshape(-1)
+            threshold = evaluation.val_threshold(targets[val], val_pred)
+            binary_decisions = evaluation.decisions(y_pred, threshold)
+        originals = np.array([i for i in side["train"] if manifest[i]["copy"] in ("", "0")], dtype=np.int64)
+        floor = evaluation.emotion_floor([r["emotion"] for r in manifest], targets, originals, test)
+    scored = evaluation.summarise(task, y_true, y_pred, clusters, split_info["cluster_unit"], binary_decisions, floor)
     summary = {
         "task": task, "protocol": split_info["protocol"], "strategy": split_info["strategy"],
         "leaky": split_info["leaky"], "n_test": int(len(test)),
-        "headline": {"metric": headline, "value": values[headline], "ci95": [low, high]},
-        **values,
+        **({"threshold": threshold} if threshold is not None else {}), **scored,
     }
-    with storage.atomic_outputs(OUT / "eval.json", OUT / "predictions.csv", OUT / "per_speaker.csv") as tmp:
+    copies = np.array([r["copy"] not in ("", "0") for r in test_rows])
+    if copies.any():  # the seed's leaky protocol tests on augmented copies too: score its originals apart
+        keep = ~copies
+        summary["test_originals"] = {"n_test": int(keep.sum()), **evaluation.summarise(
+            task, y_true[keep], y_pred[keep], np.asarray(clusters)[keep], split_info["cluster_unit"],
+            None if binary_decisions is None else binary_decisions[keep])}
+    per_speaker: dict[str, list[tuple]] = {}
+    for row, t, q in zip(test_rows, y_true, y_pred):
+        per_speaker.setdefault(row["speaker"], []).append((t, q))
+    headline_fn = evaluation.metrics.headline_for(task, y_true)[1]
+    with storage.atomic_outputs(args.out / "eval.json", args.out / "predictions.csv",
+                                args.out / "per_speaker.csv") as tmp:
         tmp[0].write_text(json.dumps(summary, indent=2) + "\n")
-        corpus.write_manifest(tmp[1], ({"clip_id": r["clip_id"], "speaker": r["speaker"], "copy": r["copy"],
-                                        "actual": a, "predicted": q}
-                                       for r, a, q in zip(test_rows, actual, predicted)))
+        extra = {"decision": binary_decisions, "floor": floor}  # per-clip inputs of the pooled CV metrics
+        extra = {name: values for name, values in extra.items() if values is not None}
+        corpus.write_manifest(tmp[1], ({"clip_id": r["clip_id"], "speaker": r["speaker"], "group": r["group"],
+                                        "copy": r["copy"], "actual": a, "predicted": q,
+                                        **{name: round(float(values[i]), 5) for name, values in extra.items()}}
+                                       for i, (r, a, q) in enumerate(zip(test_rows, actual, predicted))))
         corpus.write_manifest(tmp[2], ({"speaker": s, "n": len(pairs),
                                         "headline": round(float(headline_fn(*map(np.array, zip(*pairs)))), 4)}
                                        for s, pairs in sorted(per_speaker.items())))
-    stage.log.info("evaluate: %s %s = %.3f (95%% CI %.3f-%.3f) on %d test clips%s", task, headline,
-                   values[headline], low, high, len(test), " [LEAKY protocol]" if split_info["leaky"] else "")
+    head = summary["headline"]
+    stage.log.info("evaluate: %s %s = %.3f (95%% CI %.3f-%.3f, %s) on %d test clips%s", task, head["metric"],
+                   head["value"], *head["ci95"], head["ci_method"], len(test),
+                   " [LEAKY protocol]" if split_info["leaky"] else "")
 
 
 if __name__ == "__main__":
-    stage.run(main)
+    stage.run(main, sys.argv[1:])

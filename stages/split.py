@@ -1,4 +1,8 @@
-"""split: assign augmented rows to train/val/test by split.strategy -> data/split/{split.csv,split.json}."""
+"""split: assign augmented rows to train/val/test by split.strategy -> data/split/{split.csv,split.json}.
+
+``--strategy actor_folds --fold N --out DIR`` writes one fold of the cross-validation
+pipeline (cv/dvc.yaml) whatever ``split.strategy`` says.
+"""
 from __future__ import annotations
 
 import json
@@ -13,19 +17,23 @@ MANIFEST = Path("data/augmented/manifest.csv")
 OUT = Path("data/split")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    args = stage.arguments(__doc__, argv, out=OUT, strategy=None, fold=None)
     p = params.load(sections=["split"])
+    overrides = {"strategy": args.strategy} if args.strategy else {}
+    if args.fold is not None:
+        overrides["fold"] = int(args.fold)
     manifest = corpus.read_manifest(MANIFEST)
     rows = splits.rows_from_manifest(manifest)
-    split = splits.make_split(rows, p["split"])
-    counts = {side: int((split.sides == side).sum()) for side in splits.SIDES}
-    with storage.atomic_outputs(OUT / "split.csv", OUT / "split.json") as tmp:
+    split = splits.make_split(rows, {**p["split"], **overrides})
+    summary = splits.describe(rows, split)
+    out = args.out
+    with storage.atomic_outputs(out / "split.csv", out / "split.json") as tmp:
         corpus.write_manifest(tmp[0], ({"row": i, "clip_id": r.clip_id, "copy": r.copy, "side": side}
                                        for i, (r, side) in enumerate(zip(rows, split.sides))))
-        tmp[1].write_text(json.dumps({"strategy": split.strategy, "protocol": split.protocol,
-                                      "leaky": split.leaky, "rows": counts}, indent=2) + "\n")
-    stage.log.info("split: %s -> %s", split.strategy, counts)
+        tmp[1].write_text(json.dumps(summary, indent=2) + "\n")
+    stage.log.info("split: %s -> %s%s", split.strategy, summary["rows"], " [LEAKY]" if split.leaky else "")
 
 
 if __name__ == "__main__":
-    stage.run(main)
+    stage.run(main, sys.argv[1:])

@@ -34,8 +34,12 @@ def ravdess_name(emotion: str, intensity: str, statement: str, repetition: str, 
 
 
 def ravdess_layout(actors: Iterable[int], emotions: Iterable[str] = EMOTION_CODES,
-                   statements: Iterable[str] = ("01", "02"), repetitions: Iterable[str] = ("01",)) -> list[tuple]:
-    """(emotion, intensity, statement, repetition, actor) tuples that RAVDESS song would have."""
+                   statements: Iterable[str] = ("01", "02"), repetitions: Iterable[str] = ("01", "02")) -> list[tuple]:
+    """(emotion, intensity, statement, repetition, actor) tuples that RAVDESS song would have.
+
+    Both takes (repetitions 01 and 02) of every line by default, like the real corpus, so
+    tests see twin takes that an honest split must keep together.
+    """
     layout = []
     for actor in actors:
         for emotion in emotions:
@@ -65,18 +69,26 @@ def write_ravdess_corpus(root: Path, actors: Iterable[int] = (1, 2, 3, 4), secon
 
 def write_evaluation_corpus(root: Path, singers: Iterable[str] = ("f01", "m01", "f02", "m02"),
                             songs: Iterable[str] = ("elly", "fav"), seconds: float = 1.0,
-                            sample_rate: int = 16000) -> Path:
-    """A tiny lab corpus: ``l_<singer>_<song>_h1_<e|n>1_nm30.wav`` files plus ``Evaluation.txt``."""
+                            sample_rate: int = 16000, takes: Iterable[int] = (1, 2),
+                            parts: Iterable[int] = (1, 2)) -> Path:
+    """A tiny lab corpus plus ``Evaluation.txt``: ``l_<singer>_<song>_<h|n><take>_e<part>_nm30.wav``.
+
+    ``h`` takes (sung with enthusiasm) score high, ``n`` takes low; every singer sings every
+    song in both styles, several takes, each cut into parts, like the lab's files.
+    """
     root.mkdir(parents=True, exist_ok=True)
     lines = []
     for s, singer in enumerate(singers):
         for g, song in enumerate(songs):
-            for style, score in (("e", 1.6 + 0.1 * s), ("n", 0.3 + 0.1 * g)):
-                name = f"l_{singer}_{song}_h1_{style}1_nm30.wav"
-                audio = sung_tone(seconds, sample_rate, f0=200.0 + 20 * s, amplitude=0.1 + 0.2 * score,
-                                  vibrato_cents=25.0 * (1 + score), seed=10 * s + g)
-                sf.write(root / name, audio, sample_rate, subtype="PCM_16")
-                lines.append(f"{name} {score:.2f}")
+            for style, score in (("h", 1.6 + 0.1 * s), ("n", 0.3 + 0.1 * g)):
+                for take in takes:
+                    for part in parts:
+                        name = f"l_{singer}_{song}_{style}{take}_e{part}_nm30.wav"
+                        audio = sung_tone(seconds, sample_rate, f0=200.0 + 20 * s + 5 * part,
+                                          amplitude=0.1 + 0.2 * score, vibrato_cents=25.0 * (1 + score),
+                                          seed=1000 * s + 100 * g + 10 * take + part)
+                        sf.write(root / name, audio, sample_rate, subtype="PCM_16")
+                        lines.append(f"{name} {score:.2f}")
     manifest = root / "Evaluation.txt"
     manifest.write_text("\n".join(lines) + "\n")
     return manifest

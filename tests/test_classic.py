@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from singaffect import classic, corpus, functionals, splits, storage
+from singaffect import classic, evaluation, corpus, functionals, splits, storage
 from singaffect.corpus import EMOTIONS
 
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -23,10 +23,11 @@ def synthetic_manifest(actors=range(1, 7), per_actor=22, seed=0) -> tuple[list[d
     for actor in actors:
         for i in range(per_actor):
             emotion = EMOTIONS[i % 6]
-            strong = i % 2
+            strong = (i // 6) % 2  # both intensities in every emotion: the emotion alone tells nothing
             manifest.append({"clip_id": f"a{actor:02d}_{i:02d}", "path": "", "speaker": f"{actor:02d}",
                              "gender": "", "statement": f"{1 + i % 2:02d}", "repetition": "01", "emotion": emotion,
-                             "intensity": "strong" if strong else "normal", "enthusiasm": float(strong)})
+                             "intensity": "strong" if strong else "normal", "enthusiasm": float(strong),
+                             "group": f"{actor:02d}|{i:02d}"})
             row = rng.normal(size=20)
             row[0] += 2.0 * strong
             row[1 + EMOTIONS.index(emotion)] += 3.0
@@ -44,7 +45,7 @@ def split_params(**overrides) -> dict:
     return {**PARAMS["split"], **overrides}
 
 
-@pytest.mark.parametrize("task,metric,floor", [("enthusiasm", "pearson_r", 0.5), ("emotion", "accuracy", 0.6)])
+@pytest.mark.parametrize("task,metric,floor", [("enthusiasm", "roc_auc", 0.8), ("emotion", "accuracy", 0.6)])
 def test_ridge_learns_the_signal_under_actor_folds(tmp_path, task, metric, floor):
     manifest, x = synthetic_manifest()
     x[3, 0] = np.nan  # an undefined feature is imputed from the training clips
@@ -62,6 +63,15 @@ def test_ridge_learns_the_signal_under_actor_folds(tmp_path, task, metric, floor
     assert result["fold_std"][metric] == pytest.approx(np.std(per_fold, ddof=1))
     speakers = [s for f in result["folds"] for s in f["test_speakers"]]
     assert sorted(speakers) == [f"{a:02d}" for a in range(1, 7)]
+    assert result["headline"]["ci_method"] == "cluster bootstrap over speaker"
+    assert result["headline"]["n_clusters"] == 6
+    if task == "enthusiasm":  # binary target: r, balanced accuracy at val thresholds, and the emotion floor
+        assert result["pearson_r"] > 0.5 and result["balanced_accuracy"] > 0.7
+        # the synthetic intensity alternates within every emotion, so the emotion alone says nothing
+        assert result["floor"]["value"] < 0.65
+        assert result["floor"]["difference"]["excludes_zero"] and result["floor"]["difference"]["difference"] > 0
+    else:
+        assert "floor" not in result
 
 
 def test_single_split_summary_has_no_fold_fields(tmp_path):
@@ -75,7 +85,7 @@ def test_single_split_summary_has_no_fold_fields(tmp_path):
 
 
 def test_aggregate_folds_mean_and_std():
-    stats = classic.aggregate_folds([{"a": 1.0, "b": 0.0}, {"a": 3.0, "b": 0.0}, {"a": 5.0, "b": 3.0}])
+    stats = evaluation.aggregate_folds([{"a": 1.0, "b": 0.0}, {"a": 3.0, "b": 0.0}, {"a": 5.0, "b": 3.0}])
     assert stats["mean"] == {"a": 3.0, "b": 1.0}
     assert stats["std"]["a"] == pytest.approx(2.0) and stats["std"]["b"] == pytest.approx(np.sqrt(3.0))
 
@@ -146,4 +156,4 @@ def test_baseline_stage_scores_enthusiasm_with_ridge(tmp_path, monkeypatch):
     load_stage("baseline").main()
     result = json.loads((tmp_path / "metrics/baseline.json").read_text())
     assert (result["task"], result["model"], result["features"]) == ("enthusiasm", "ridge", "handcrafted")
-    assert result["n_test"] == 12 and result["headline"]["metric"] == "pearson_r"
+    assert result["n_test"] == 12 and result["headline"]["metric"] == "roc_auc"  # binary target

@@ -52,10 +52,10 @@ def test_repro_then_cached_then_split_change(repo: Path) -> None:
     assert set(STAGES) <= set(lock["stages"])
 
     raw = read_json(repo / "metrics/raw.json")
-    assert raw["clips"] == 88 and raw["rejected"] == 0 and raw["sample_rate"] == 16000
-    assert read_json(repo / "metrics/pad.json")["rows"] == 88 * 2
+    assert raw["clips"] == 176 and raw["rejected"] == 0 and raw["sample_rate"] == 16000
+    assert read_json(repo / "metrics/pad.json")["rows"] == 176 * 2
     with h5py.File(repo / "data/mel/mel.h5", "r") as mel:
-        assert mel["mel"].shape == (88 * 2, 32, 1 + 16000 // 256)
+        assert mel["mel"].shape == (176 * 2, 32, 1 + 16000 // 256)
 
     evaluation = read_json(repo / "metrics/eval.json")
     assert evaluation["task"] == "emotion" and evaluation["strategy"] == "group"
@@ -88,7 +88,7 @@ def test_repro_then_cached_then_split_change(repo: Path) -> None:
 
     speaker = read_json(repo / "metrics/eval.json")
     assert speaker["strategy"] == "speaker" and speaker["leaky"] is False
-    assert speaker["n_test"] == 22  # every original recording of actor 4
+    assert speaker["n_test"] == 44  # every original recording of actor 4 (both takes)
     with (repo / "metrics/per_speaker.csv").open() as handle:
         assert [row["speaker"] for row in csv.DictReader(handle)] == ["04"]
     assert "Data and pipelines are up to date" in dvc(repo, "status", "--with-deps", TARGET)
