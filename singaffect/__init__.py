@@ -2,5 +2,17 @@
 
 The package holds the concepts; the DVC stage scripts in ``stages/`` only read
 params, call these modules and write outputs.
+
+Importing it first (every stage does) gives numba, and so librosa's kernels, a cache
+folder of our own (a ``NUMBA_CACHE_DIR`` you set wins), so caches that concurrent
+compiles once broke inside site-packages are never read again, and makes numba's
+compiles exclusive between processes (``singaffect.compute.guard_numba``).
 """
+import os as _os
+
+from singaffect import compute as _compute
+
 __version__ = "0.1.0"
+
+_os.environ.setdefault("NUMBA_CACHE_DIR", str(_compute.default_numba_cache_dir()))
+_compute.guard_numba()

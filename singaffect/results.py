@@ -388,6 +388,10 @@ def _verify_run(repo: Path, head: str, head_commit: str, where: str, run: dict[s
     return problems
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def _verify_comparisons(results_dir: Path, entries: list[dict[str, Any]]) -> list[str]:
     problems = []
     by_label = {entry["label"]: entry for entry in entries}
@@ -395,21 +399,27 @@ def _verify_comparisons(results_dir: Path, entries: list[dict[str, Any]]) -> lis
         where = f"{results_dir.name}/{COMPARISONS}/{path.name}"
         try:
             comparison = json.loads(path.read_text())
-            sides = [(side, comparison[side], int(comparison.get("runs", {}).get(side, 1)),
-                      comparison["commits"][side]) for side in ("a", "b")]
+            sides = [(comparison[side], [int(n) for n in _as_list(comparison["runs"][side])],
+                      _as_list(comparison["commits"][side]), bool(comparison.get("all_runs", {}).get(side)))
+                     for side in ("a", "b")]
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
             problems.append(f"{where}: not a comparison file ({error})")
             continue
-        for side, label, number, commit in sides:
+        for label, numbers, commits, all_runs in sides:
             entry = by_label.get(label)
             if entry is None:
                 problems.append(f"{where}: row {label!r} is not in the registry")
-            elif not 1 <= number <= len(entry["runs"]):
-                problems.append(f"{where}: row {label!r} has no run {number}")
-            elif entry["runs"][number - 1]["commit"] != commit:
-                problems.append(f"{where}: stale, row {label!r} run {number} now cites "
-                                f"{entry['runs'][number - 1]['commit'][:8]}, not {str(commit)[:8]}; "
-                                "run --compare again")
+                continue
+            if all_runs and len(entry["runs"]) != len(numbers):
+                problems.append(f"{where}: stale, row {label!r} now has {len(entry['runs'])} runs, the comparison "
+                                f"used {len(numbers)}; run --compare again")
+            for number, commit in zip(numbers, commits):
+                if not 1 <= number <= len(entry["runs"]):
+                    problems.append(f"{where}: row {label!r} has no run {number}")
+                elif entry["runs"][number - 1]["commit"] != commit:
+                    problems.append(f"{where}: stale, row {label!r} run {number} now cites "
+                                    f"{entry['runs'][number - 1]['commit'][:8]}, not {str(commit)[:8]}; "
+                                    "run --compare again")
     return problems
 
 
@@ -477,16 +487,26 @@ def _json_number(value: float) -> float | None:
     return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else float(value)
 
 
-def compare(results_dir: Path, label_a: str, label_b: str, repo: Path | None = None, run_a: int = 1,
-            run_b: int = 1, n_resamples: int = 1000, seed: int = 0) -> Path:
+def _seed_mean(metric: Callable[[Any, Any], float]) -> Callable[[Any, Any], float]:
+    """``metric`` of each run's predictions (the columns of a clips x runs array), averaged over runs."""
+    def mean_over_runs(y_true: Any, predictions: Any) -> float:
+        return float(sum(metric(y_true, predictions[:, j]) for j in range(predictions.shape[1]))
+                     / predictions.shape[1])
+    return mean_over_runs
+
+
+def compare(results_dir: Path, label_a: str, label_b: str, repo: Path | None = None, run_a: int | None = None,
+            run_b: int | None = None, n_resamples: int = 1000, seed: int = 0) -> Path:
     """Paired comparison of two rows on their common test clips -> ``results/comparisons/<a>__vs__<b>.json``.
 
-    Reads each run's per-clip predictions at its commit, pairs them by clip (and copy, for
-    leaky splits that test augmented copies), and computes the difference of the headline
-    metric (``metrics.headline_for``: accuracy of class labels for emotion, ROC AUC of the
-    scores for a 0/1 enthusiasm target) with a paired cluster-bootstrap interval
-    (``metrics.paired_difference_ci``), resampling speakers or recording groups as the
-    rows' headline intervals did. The clip sets and true values must be identical.
+    Reads the per-clip predictions of every run of each row (or only run ``run_a`` /
+    ``run_b``, 1 = first) at its commit and pairs them by clip (and copy, for leaky splits
+    that test augmented copies). The statistic is the difference of the headline metric
+    (``metrics.headline_for``: accuracy of class labels for emotion, ROC AUC of the scores for
+    a 0/1 enthusiasm target), each side's metric averaged over its runs (seeds); its interval
+    is ``metrics.paired_difference_ci``: the same cluster resamples (speakers or recording
+    groups, as the rows' headline intervals used) applied to every run of both sides. All
+    runs must have been tested on the same clips with the same true values.
     """
     import numpy as np
 
@@ -496,44 +516,59 @@ def compare(results_dir: Path, label_a: str, label_b: str, repo: Path | None = N
     repo = Path(repo) if repo is not None else repo_root(results_dir)
     entries = load(results_dir)
     entry_a, entry_b = find(entries, label_a), find(entries, label_b)
-    if entry_a["label"] == entry_b["label"] and run_a == run_b:
+    numbers = {"a": [run_a] if run_a else list(range(1, len(entry_a["runs"]) + 1)),
+               "b": [run_b] if run_b else list(range(1, len(entry_b["runs"]) + 1))}
+    if entry_a["label"] == entry_b["label"] and numbers["a"] == numbers["b"]:
         raise ResultsError("--compare needs two different rows (or two runs of one row)")
-    first, second = pick_run(entry_a, run_a), pick_run(entry_b, run_b)
-    task = first["metrics"]["task"]
-    if second["metrics"]["task"] != task:
-        raise ResultsError(f"'{entry_a['label']}' is {task}, '{entry_b['label']}' is "
-                           f"{second['metrics']['task']}: nothing to compare")
-    source_a, rows_a = _read_predictions(repo, first, entry_a["label"])
-    source_b, rows_b = _read_predictions(repo, second, entry_b["label"])
-    use_copy = all("copy" in rows[0] for rows in (rows_a, rows_b) if rows)
-    keyed_a, keyed_b = _keyed(rows_a, entry_a["label"], use_copy), _keyed(rows_b, entry_b["label"], use_copy)
-    if set(keyed_a) != set(keyed_b):
-        only_a, only_b = len(set(keyed_a) - set(keyed_b)), len(set(keyed_b) - set(keyed_a))
-        raise ResultsError(f"'{entry_a['label']}' and '{entry_b['label']}' were tested on different clips "
-                           f"({only_a} only in the first, {only_b} only in the second): not a paired comparison")
-    if not keyed_a:
-        raise ResultsError(f"'{entry_a['label']}': no predictions to compare")
-    keys = sorted(keyed_a)
+    sides = {"a": entry_a, "b": entry_b}
+    runs = {side: [pick_run(sides[side], n) for n in numbers[side]] for side in sides}
+    task = runs["a"][0]["metrics"]["task"]
+    for side in sides:
+        for run in runs[side]:
+            if run["metrics"]["task"] != task:
+                raise ResultsError(f"'{entry_a['label']}' is {task}, '{sides[side]['label']}' is "
+                                   f"{run['metrics']['task']}: nothing to compare")
+    read = {side: [_read_predictions(repo, run, sides[side]["label"]) for run in runs[side]] for side in sides}
+    everything = [rows for side in sides for _, rows in read[side]]
+    if not all(everything):
+        raise ResultsError(f"'{entry_a['label']}' or '{entry_b['label']}': no predictions to compare")
+    use_copy = all("copy" in rows[0] for rows in everything)
+    keyed = {side: [_keyed(rows, sides[side]["label"], use_copy) for _, rows in read[side]] for side in sides}
+    reference = keyed["a"][0]
+    for side in sides:
+        for number, table in zip(numbers[side], keyed[side]):
+            if set(table) != set(reference):
+                only_ref, only_this = len(set(reference) - set(table)), len(set(table) - set(reference))
+                raise ResultsError(
+                    f"'{entry_a['label']}' run {numbers['a'][0]} and '{sides[side]['label']}' run {number} were "
+                    f"tested on different clips ({only_ref} only in the first, {only_this} only in the second): "
+                    "not a paired comparison")
+    keys = sorted(reference)
     numeric = task != "emotion"
 
-    def values(keyed: dict, column: str) -> Any:
-        raw = [keyed[key][column] for key in keys]
+    def values(table: dict, column: str) -> Any:
+        raw = [table[key][column] for key in keys]
         try:
-            return np.array([float(v) for v in raw]) if numeric else np.array(raw, dtype=object)
+            return np.array([float(v) for v in raw]) if numeric else np.array(raw, dtype=str)
         except ValueError:
             raise ResultsError(f"{task} predictions: {column} must be numbers") from None
 
-    y_true, other_true = values(keyed_a, "actual"), values(keyed_b, "actual")
-    if not (np.allclose(y_true, other_true) if numeric else np.array_equal(y_true, other_true)):
-        raise ResultsError(f"'{entry_a['label']}' and '{entry_b['label']}' disagree on the true values of "
-                           "the same clips (another target or corpus)")
-    pred_a, pred_b = values(keyed_a, "predicted"), values(keyed_b, "predicted")
-    columns = set(rows_a[0]) & set(rows_b[0])
-    clusters_by = cluster_column(first["metrics"], columns)
-    clusters = np.array([keyed_a[key][clusters_by] for key in keys])
-    if not numeric:
-        y_true, pred_a, pred_b = (np.asarray(v, dtype=str) for v in (y_true, pred_a, pred_b))
+    y_true = values(reference, "actual")
+    for side in sides:
+        for number, table in zip(numbers[side], keyed[side]):
+            other = values(table, "actual")
+            if not (np.allclose(y_true, other) if numeric else np.array_equal(y_true, other)):
+                raise ResultsError(f"'{entry_a['label']}' and '{sides[side]['label']}' run {number} disagree on "
+                                   "the true values of the same clips (another target or corpus)")
+    predictions = {side: np.stack([values(table, "predicted") for table in keyed[side]], axis=1) for side in sides}
+    columns = set.intersection(*(set(rows[0]) for rows in everything))
+    clusters_by = cluster_column(runs["a"][0]["metrics"], columns)
+    clusters = np.array([reference[key][clusters_by] for key in keys])
     name, function = metric_functions.headline_for(task, y_true)
+    if predictions["a"].shape[1] == predictions["b"].shape[1] == 1:
+        pred_a, pred_b = predictions["a"][:, 0], predictions["b"][:, 0]
+    else:
+        pred_a, pred_b, function = predictions["a"], predictions["b"], _seed_mean(function)
     result = metric_functions.paired_difference_ci(function, y_true, pred_a, pred_b, clusters,
                                                    n_resamples=n_resamples, seed=seed)
     low, high = (_json_number(v) for v in result["ci95"])
@@ -542,8 +577,10 @@ def compare(results_dir: Path, label_a: str, label_b: str, repo: Path | None = N
         "difference": _json_number(result["difference"]), "ci95": [low, high],
         "excludes_zero": bool(result["excludes_zero"]), "n_clusters": int(result["n_clusters"]),
         "clusters_by": clusters_by, "n_clips": len(keys),
-        "commits": {"a": first["commit"], "b": second["commit"]}, "runs": {"a": run_a, "b": run_b},
-        "predictions": {"a": source_a, "b": source_b}, "n_resamples": n_resamples, "seed": seed,
+        "runs": numbers, "all_runs": {"a": run_a is None, "b": run_b is None},
+        "commits": {side: [run["commit"] for run in runs[side]] for side in sides},
+        "predictions": {side: sorted({source for source, _ in read[side]}) for side in sides},
+        "n_resamples": n_resamples, "seed": seed,
     }
     folder = results_dir / COMPARISONS
     folder.mkdir(parents=True, exist_ok=True)
@@ -585,8 +622,9 @@ def headline_cell(metrics: dict[str, Any]) -> str:
         extra.append(f"{head['n_clusters']} clusters")
     text = f"{head['metric']} {head['value']:.3f} ({', '.join([_interval(head['ci95']), *extra])})"
     if "fold_mean" in metrics and head["metric"] in metrics["fold_mean"]:
+        k = metrics.get("n_folds", len(metrics.get("folds", [])))
         text += (f"; folds {metrics['fold_mean'][head['metric']]:.3f} ± "
-                 f"{metrics['fold_std'][head['metric']]:.3f} (k={metrics.get('n_folds', len(metrics.get('folds', [])))})")
+                 f"{metrics['fold_std'][head['metric']]:.3f} (k={k})")
     return text
 
 
@@ -615,25 +653,26 @@ def _distinct(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def comparison_sentence(comparison: dict[str, Any], runs: dict[str, int] | None = None) -> str:
-    """One generated sentence: "A beats B: ..." only when the paired interval excludes 0 and both
-    rows have ``MIN_RUNS_FOR_CLAIM`` runs; otherwise "not distinguishable" or "no claim"."""
+def comparison_sentence(comparison: dict[str, Any]) -> str:
+    """One generated sentence: "A beats B: ..." only when the paired interval excludes 0 and each
+    side averages ``MIN_RUNS_FOR_CLAIM`` runs (seeds); otherwise "not distinguishable" or no claim."""
     a, b, difference = comparison["a"], comparison["b"], comparison["difference"]
     low, high = comparison["ci95"]
+    runs = {side: len(_as_list(comparison.get("runs", {}).get(side, [1]))) for side in ("a", "b")}
     defined = difference is not None and low is not None and high is not None
     if defined and comparison["excludes_zero"] and difference < 0:  # say it the positive way round
         a, b, difference, low, high = b, a, -difference, -high, -low
+        runs = {"a": runs["b"], "b": runs["a"]}
+    seeds = f"{runs['a']} vs {runs['b']} runs" if runs["a"] != runs["b"] else (
+        "1 run each" if runs["a"] == 1 else f"mean of {runs['a']} runs each")
     detail = (f"{difference:+.3f} {comparison['metric']} " if difference is not None else f"{comparison['metric']} ")
     detail += (f"(95 % CI {_interval([low, high]) if defined else 'undefined'}, paired, "
-               f"clustered by {comparison['clusters_by']}, {comparison['n_clusters']} clusters)")
+               f"clustered by {comparison['clusters_by']}, {comparison['n_clusters']} clusters, {seeds})")
     if not (defined and comparison["excludes_zero"]):
         return f"**{a}** and **{b}** are not distinguishable: {detail}."
-    counts = runs or {}
-    short = [f"{label} has {counts[label]} run{'s' if counts[label] != 1 else ''}"
-             for label in (a, b) if counts.get(label, 0) < MIN_RUNS_FOR_CLAIM]
-    if short:
-        return (f"**{a}** ahead of **{b}** on one run each: {detail}; no claim until each row has "
-                f"{MIN_RUNS_FOR_CLAIM} seeds ({', '.join(short)}).")
+    if min(runs.values()) < MIN_RUNS_FOR_CLAIM:
+        return (f"**{a}** ahead of **{b}**: {detail}; no claim until each side averages "
+                f"{MIN_RUNS_FOR_CLAIM} seeds.")
     return f"**{a}** beats **{b}**: {detail}."
 
 
@@ -668,10 +707,9 @@ def render(entries: list[dict[str, Any]], comparisons: list[dict[str, Any]] | No
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     text = "\n".join(lines) + "\n\n" + NOTES
     if comparisons:
-        counts = {entry["label"]: len(entry["runs"]) for entry in entries}
-        sentences = [f"- {comparison_sentence(c, counts)}" for c in comparisons]
+        sentences = [f"- {comparison_sentence(c)}" for c in comparisons]
         text += ("\n\nPaired comparisons (same test clips, `python scripts/results_table.py --compare A B`; "
-                 f"\"beats\" needs the interval to exclude 0 and {MIN_RUNS_FOR_CLAIM} seeds per row):\n\n"
+                 f"\"beats\" needs the interval to exclude 0 and {MIN_RUNS_FOR_CLAIM} seeds a side):\n\n"
                  + "\n".join(sentences))
     return text
 

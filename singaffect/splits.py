@@ -33,9 +33,10 @@ PROTOCOLS = {
     "random": "LEAKY row-level random split (seed protocol): takes and copies of a recording cross sides",
     "actor_folds": "speaker-independent cross-validation: k folds of actors",
     "leave_one_actor_out": "speaker-independent cross-validation: one fold per actor",
+    "final_check": "FINAL CHECK: held-back actors (split.final_check_speakers), read once per frozen model",
 }
 CV_STRATEGIES = ("actor_folds", "leave_one_actor_out")
-SPEAKER_INDEPENDENT = ("speaker", "cross_song_new_singers", *CV_STRATEGIES)
+SPEAKER_INDEPENDENT = ("speaker", "cross_song_new_singers", "final_check", *CV_STRATEGIES)
 
 
 class SplitError(SingaffectError, ValueError):
@@ -163,12 +164,12 @@ def _train_statement_rows(rows: Sequence[Row], params: dict) -> tuple[str, list[
     return train_statement, in_train
 
 
-def make_split(rows: Sequence[Row], params: dict) -> Split:
-    """Sides for ``rows`` under ``params['strategy']`` (see PROTOCOLS)."""
+def _make_split(rows: Sequence[Row], params: dict) -> Split:
+    """Sides for ``rows`` (final-check actors already removed) under ``params['strategy']``."""
     strategy, seed = params["strategy"], params["seed"]
     val_fraction, test_fraction = params["val_fraction"], params["test_fraction"]
     if strategy in CV_STRATEGIES:
-        folds = make_folds(rows, params)
+        folds = _make_folds(rows, params)
         if params["fold"] >= len(folds):
             raise SplitError(f"params key split.fold: {params['fold']} is not a fold of split.strategy={strategy!r} "
                              f"(folds 0..{len(folds) - 1})")
@@ -220,8 +221,9 @@ def make_split(rows: Sequence[Row], params: dict) -> Split:
     return Split(sides=sides.astype(str), strategy=strategy, leaky=bool(crossing))
 
 
-def describe(rows: Sequence[Row], split: Split) -> dict:
-    """What ``split.json`` records besides the rows: sizes, speakers, songs and strata per side."""
+def describe(rows: Sequence[Row], split: Split, params: dict | None = None) -> dict:
+    """What ``split.json`` records besides the rows: sizes, speakers, songs and strata per side,
+    and the final-check actors ``params`` held back."""
     sides = {}
     for side in SIDES:
         used = [row for row, s in zip(rows, split.sides) if s == side]
@@ -237,6 +239,8 @@ def describe(rows: Sequence[Row], split: Split) -> dict:
     return {"strategy": split.strategy, "protocol": split.protocol, "leaky": split.leaky,
             "fold": split.fold, "n_folds": split.n_folds, "cluster_unit": split.cluster_unit,
             "groups_crossing_sides": len(crossing_groups(rows, split.sides)),
+            "final_check_speakers_held_back": sorted({row.speaker for row, h in zip(rows, held_back(rows, params or {}))
+                                                      if h}, key=lambda k: (len(k), k)),
             "rows": {side: sides[side]["rows"] for side in SIDES}, "sides": sides}
 
 
@@ -258,16 +262,11 @@ def actor_folds(speakers: Sequence[str], n_folds: int, seed: int) -> list[list[s
             for f in range(n_folds)]
 
 
-def make_folds(rows: Sequence[Row], params: dict) -> list[Split]:
-    """One ``Split`` per fold for the CV strategies, else ``[make_split(rows, params)]``.
-
-    Within a fold the test actors are that fold's actors; ``split.val_fraction`` of the
-    remaining actors (at least one, chosen by ``split.seed`` and the fold) form the
-    validation side, so neither early stopping nor testing ever sees a training actor.
-    """
+def _make_folds(rows: Sequence[Row], params: dict) -> list[Split]:
+    """The folds of ``make_folds`` on rows without final-check actors."""
     strategy = params["strategy"]
     if strategy not in CV_STRATEGIES:
-        return [make_split(rows, params)]
+        return [_make_split(rows, params)]
     speakers = [speaker_key(r.speaker) for r in rows]
     n_actors = len(set(speakers))
     if n_actors < 3:
@@ -291,3 +290,57 @@ def make_folds(rows: Sequence[Row], params: dict) -> list[Split]:
         _check_sides(sides, strategy, number)
         splits.append(Split(sides=sides.astype(str), strategy=strategy, leaky=False, fold=number, n_folds=len(folds)))
     return splits
+
+
+def held_back(rows: Sequence[Row], params: dict) -> np.ndarray:
+    """Rows of the final-check actors (``split.final_check_speakers`` present in the corpus)."""
+    held = {speaker_key(s) for s in params.get("final_check_speakers", [])}
+    return np.array([speaker_key(row.speaker) in held for row in rows], dtype=bool)
+
+
+def _final_check(rows: Sequence[Row], held: np.ndarray, params: dict) -> Split:
+    """Train on every other actor (val: ``split.val_fraction`` of them), test the held-back actors."""
+    if not held.any():
+        raise SplitError(f"params key split.final_check_speakers: none of {params['final_check_speakers']} "
+                         f"is a speaker of this corpus")
+    rest = sorted({speaker_key(r.speaker) for r, h in zip(rows, held) if not h})
+    n_val = min(len(rest) - 1, max(1, int(round(params["val_fraction"] * len(rest)))))
+    val_actors = {rest[i] for i in np.random.default_rng(params["seed"]).permutation(len(rest))[:n_val]}
+    side_of = {row.group: "test" if h else "val" if speaker_key(row.speaker) in val_actors else "train"
+               for row, h in zip(rows, held)}
+    sides = _originals_only(rows, side_of)
+    _check_sides(sides, "final_check")
+    return Split(sides=sides.astype(str), strategy="final_check", leaky=False)
+
+
+def _without_held_back(rows: Sequence[Row], params: dict, build) -> list[Split]:
+    """``build`` on the rows of every actor but the final-check ones, whose rows stay unused ("")."""
+    held = held_back(rows, params)
+    if params["strategy"] == "final_check":
+        return [_final_check(rows, held, params)]
+    kept = np.flatnonzero(~held)
+    splits_ = build([rows[i] for i in kept], params)
+    for split in splits_:
+        sides = np.full(len(rows), "", dtype=object)
+        sides[kept] = split.sides
+        split.sides = sides.astype(str)
+    return splits_
+
+
+def make_split(rows: Sequence[Row], params: dict) -> Split:
+    """Sides for ``rows`` under ``params['strategy']`` (see PROTOCOLS).
+
+    The actors of ``split.final_check_speakers`` are left out of every strategy but
+    ``final_check``: they stay untouched by development and are read once a model is frozen.
+    """
+    return _without_held_back(rows, params, lambda kept, p: [_make_split(kept, p)])[0]
+
+
+def make_folds(rows: Sequence[Row], params: dict) -> list[Split]:
+    """One ``Split`` per fold for the CV strategies, else ``[make_split(rows, params)]`` (final-check actors left out).
+
+    Within a fold the test actors are that fold's actors; ``split.val_fraction`` of the
+    remaining actors (at least one, chosen by ``split.seed`` and the fold) form the
+    validation side, so neither early stopping nor testing ever sees a training actor.
+    """
+    return _without_held_back(rows, params, _make_folds)

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     manifest = corpus.read_manifest(MANIFEST)
     rows = splits.rows_from_manifest(manifest)
     split = splits.make_split(rows, {**p["split"], **overrides})
-    summary = splits.describe(rows, split)
+    summary = splits.describe(rows, split, {**p["split"], **overrides})
     out = args.out
     with storage.atomic_outputs(out / "split.csv", out / "split.json") as tmp:
         corpus.write_manifest(tmp[0], ({"row": i, "clip_id": r.clip_id, "copy": r.copy, "side": side}

@@ -17,7 +17,12 @@ from singaffect.corpus import CorpusError
 def test_parse_ravdess_name_reads_every_field() -> None:
     labels = corpus.parse_ravdess_name("Actor_12/03-02-05-02-01-02-12.flac")
     assert labels == {"speaker": "12", "gender": "female", "statement": "01", "repetition": "02",
-                      "emotion": "angry", "intensity": "strong", "enthusiasm": 1.0}
+                      "emotion": "angry", "intensity": "strong", "enthusiasm": 1.0,
+                      "group": "12|01|angry|strong"}
+    twin = corpus.parse_ravdess_name("Actor_12/03-02-05-02-01-01-12.flac")  # the other take of the line
+    assert twin["group"] == labels["group"]
+    for other in ("03-02-05-01-01-02-12", "03-02-04-02-01-02-12", "03-02-05-02-02-02-12", "03-02-05-02-01-02-14"):
+        assert corpus.parse_ravdess_name(other + ".wav")["group"] != labels["group"], other
 
 
 @pytest.mark.parametrize("emotion, name", list(zip(corpus.EMOTIONS, synth.EMOTION_CODES)))
@@ -55,7 +60,8 @@ def test_parse_ravdess_name_rejects_bad_field_naming_the_file(name: str) -> None
 
 def test_list_ravdess_on_synthetic_corpus(ravdess_corpus: Path) -> None:
     clips = corpus.list_clips("ravdess", ravdess_corpus)
-    assert len(clips) == 4 * 11 * 2
+    assert len(clips) == 4 * 11 * 2 * 2  # actors x emotion-intensities x statements x takes
+    assert len({c.group for c in clips}) == 4 * 11 * 2  # both takes of a line share its group
     assert [c.path for c in clips] == sorted(c.path for c in clips)
     assert len({c.clip_id for c in clips}) == len(clips)
     first = clips[0]
@@ -133,7 +139,7 @@ def lab_corpus(tmp_path: Path, lines: list[str], files: tuple[str, ...] = ("a.wa
 
 def test_evaluation_txt_scores_scaled_by_score_max(evaluation_corpus: Path) -> None:
     clips = corpus.list_clips("evaluation_txt", evaluation_corpus, "Evaluation.txt", score_max=2.0)
-    assert len(clips) == 4 * 2 * 2
+    assert len(clips) == 4 * 2 * 2 * 2 * 2  # singers x songs x styles x takes x parts
     first = clips[0]
     assert first.path == "l_f01_elly_h1_e1_nm30.wav" and first.clip_id == "l_f01_elly_h1_e1_nm30"
     assert (first.speaker, first.gender, first.statement) == ("f01", "female", "elly")
@@ -142,6 +148,18 @@ def test_evaluation_txt_scores_scaled_by_score_max(evaluation_corpus: Path) -> N
     halved = corpus.list_clips("evaluation_txt", evaluation_corpus, "Evaluation.txt", score_max=4.0)
     assert [c.enthusiasm for c in halved] == pytest.approx([c.enthusiasm / 2 for c in clips])
     assert all(0.0 <= c.enthusiasm <= 1.0 for c in clips)
+
+
+def test_lab_takes_and_parts_of_one_condition_share_a_recording_group(evaluation_corpus: Path) -> None:
+    """h1/h2 and their parts e1/e2 by one singer of one song: one group; the n takes another."""
+    clips = corpus.list_clips("evaluation_txt", evaluation_corpus, "Evaluation.txt")
+    groups: dict[tuple, set[str]] = {}
+    for clip in clips:
+        style = clip.path.split("_")[3][0]
+        groups.setdefault((clip.speaker, clip.statement, style), set()).add(clip.group)
+    assert len(groups) == 4 * 2 * 2 and all(len(g) == 1 for g in groups.values())
+    assert len({c.group for c in clips}) == len(groups)
+    assert corpus.list_clips("evaluation_txt", evaluation_corpus, "Evaluation.txt")[0].group == "f01|elly|enthusiastic"
 
 
 def test_evaluation_txt_skips_comments_and_blank_lines(tmp_path: Path) -> None:
@@ -215,6 +233,13 @@ def test_csv_manifest(tmp_path: Path) -> None:
     clips = corpus.list_clips("csv", root, "manifest.csv", score_max=4.0)
     assert [(c.clip_id, c.speaker, c.statement, c.enthusiasm) for c in clips] == [
         ("a", "s1", "song1", 0.75), ("b", "s2", "song2", 0.0)]
+    assert [c.group for c in clips] == ["s1|song1|", "s2|song2|"]  # no condition known: singer and song
+
+
+def test_csv_manifest_group_column(tmp_path: Path) -> None:
+    root = csv_corpus(tmp_path, "path,speaker,song,target,group\na.wav,s1,song1,3,take-set-1\nb.wav,s1,song1,0,\n")
+    assert [c.group for c in corpus.list_clips("csv", root, "manifest.csv", score_max=4.0)] == ["take-set-1",
+                                                                                              "s1|song1|"]
 
 
 @pytest.mark.parametrize("text, patterns", [

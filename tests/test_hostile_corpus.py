@@ -133,13 +133,13 @@ def test_short_silent_and_long_clips_flow_through_pad_and_mel(tmp_path, capsys):
     raw = json.loads((repo / "metrics/raw.json").read_text())
     assert raw["silent_clips"] == ["03-02-03-01-01-01-06"]
     pad = json.loads((repo / "metrics/pad.json").read_text())
-    assert pad["rows"] == 2 * 16 and pad["length_samples"] == 8000
+    assert pad["rows"] == 2 * 28 and pad["length_samples"] == 8000  # 24 base clips (both takes) + 4
     assert "03-02-03-02-02-01-06" in pad["trimmed_clips"]
     assert pad["trimmed_over_limit"] >= 1
     assert pad["silent_rows"] >= 2  # the silent clip and the single sample, padded (copies may get noise)
     with h5py.File(repo / "data/mel/mel.h5") as handle:
         mel = handle["mel"][:]
-    assert mel.shape[0] == 32 and np.all(np.isfinite(mel))
+    assert mel.shape[0] == 56 and np.all(np.isfinite(mel))
 
 
 def test_ten_minute_file_is_decoded_within_bounded_memory(tmp_path, capsys):

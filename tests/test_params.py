@@ -102,7 +102,7 @@ def test_int_is_accepted_where_float_is_expected(base: dict[str, Any]) -> None:
     ("data.score_max", float("inf"), "not a finite number"),
     ("pad.seconds", float("nan"), "not a finite number"),
     ("train.learning_rate", float("nan"), "not a finite number"),
-    ("split.strategy", "grouped", r"'grouped' is not one of \['group', 'speaker', 'statement', 'random'"),
+    ("split.strategy", "grouped", r"'grouped' is not one of \['group', 'speaker', 'cross_song_same_singers'"),
     ("mel.dtype", "float64", "is not one of"),
 ])
 def test_out_of_range_names_the_key(base: dict[str, Any], dotted: str, value: Any, message: str) -> None:
