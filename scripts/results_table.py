@@ -22,9 +22,10 @@ file or holds other metrics than recorded, every stale comparison, and a stale R
 commit itself with every stage forced for `dvc repro`), shares this repository's DVC cache,
 runs the command and prints each recorded value beside the rerun's; exit 0 when all match.
 
---compare pairs two rows' per-clip predictions (read at their commits) and stores the paired
-cluster-bootstrap interval of the headline difference in results/comparisons/; the README
-says "A beats B" only where that interval excludes 0 (and each row has 3 seeds).
+--compare pairs two rows' per-clip predictions (read at their commits), averages each side's
+headline metric over its runs (seeds) and stores the difference with its paired
+cluster-bootstrap interval in results/comparisons/; the README says "A beats B" only where
+that interval excludes 0 and each side averages at least 3 seeds.
 """
 from __future__ import annotations
 
@@ -59,8 +60,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="with --rerun: largest absolute difference that still counts as equal (default 0)")
     parser.add_argument("--keep", action="store_true", help="with --rerun: keep the temporary worktree")
     parser.add_argument("--workdir", type=Path, help="with --rerun: make the temporary worktree under this folder")
-    parser.add_argument("--run-a", type=int, default=1, metavar="N", help="with --compare: run of LABEL_A")
-    parser.add_argument("--run-b", type=int, default=1, metavar="N", help="with --compare: run of LABEL_B")
+    parser.add_argument("--run-a", type=int, metavar="N",
+                        help="with --compare: only this run of LABEL_A (default: the mean over all its runs)")
+    parser.add_argument("--run-b", type=int, metavar="N",
+                        help="with --compare: only this run of LABEL_B (default: the mean over all its runs)")
     parser.add_argument("--resamples", type=int, default=1000, help="with --compare: bootstrap resamples")
     parser.add_argument("--seed", type=int, default=0, help="with --compare: bootstrap seed")
     parser.add_argument("--results", type=Path, default=ROOT / "results", help="registry folder")

@@ -1,21 +1,25 @@
-"""Run per-clip work over chunks with joblib, results in input order; keep numba's cache sane.
+"""Run per-clip work over chunks with joblib, results in input order; keep numba's cache sound.
 
 Output bytes never depend on the worker count because every item carries its own
 seed and results are consumed in order. The joblib backend is whatever the caller's
 ``joblib.parallel_config`` says (loky by default; ``dask`` on a cluster), so the
 stages move to more machines without code changes.
 
-librosa's kernels are numba functions with ``cache=True``. numba only keeps threads of
-one process from compiling at once, so two workers compiling the same ``guvectorize``
-kernel together can save a kernel and a wrapper from different processes that do not
-fit: every later call segfaults (numba#10128, librosa#1998). ``guard_numba`` makes
-numba's compiler lock exclusive between processes as well (an ``flock`` in the cache
-folder), so each load-or-compile-and-save runs alone and later processes load what the
-first one saved. ``singaffect/__init__.py`` points numba at our own cache folder and
-calls ``guard_numba`` before any stage can import librosa.
+librosa's kernels are numba functions with ``cache=True``. numba keeps only the threads
+of one process from compiling at once, so two workers compiling the same
+``guvectorize`` kernel together can leave a kernel and a wrapper from different
+compiles on disk, and every later run segfaults (numba#10128, librosa#1998).
+``guard_numba`` adds an ``flock`` in the cache folder: shared while a process reads a
+cache entry, exclusive from a cache miss until numba's compiler lock is released (the
+compile and its save), and the miss is looked up again once exclusive. So one process
+compiles and saves each kernel, the others load what it saved, and nobody reads a
+half-written entry; processes that find everything cached never wait for each other.
+``singaffect/__init__.py`` points numba at our own cache folder and calls
+``guard_numba`` before any stage can import librosa.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -55,108 +59,132 @@ def numba_cache_dir() -> Path:
     return Path(getattr(config, "CACHE_DIR", "") or os.environ.get("NUMBA_CACHE_DIR") or default_numba_cache_dir())
 
 
-class _ProcessFileLock:
-    """An exclusive ``flock`` on one file, reopened in a forked child (a shared descriptor excludes nothing)."""
+class _CacheLock:
+    """The ``flock`` on ``LOCK_NAME``; reopened in a forked child (an inherited descriptor excludes nothing)."""
 
     def __init__(self) -> None:
-        self._fd: int | None = None
+        self._fd = -1
         self._pid = 0
+        self._exclusive = False
 
-    def _open(self) -> int:
-        for folder in (numba_cache_dir(), Path(tempfile.gettempdir())):
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                return os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
-            except OSError:
-                continue
-        raise SingaffectError(f"cannot create the numba compile lock {numba_cache_dir() / LOCK_NAME}; "
-                              f"set NUMBA_CACHE_DIR to a writable folder")
+    def _descriptor(self) -> int:
+        if self._pid != os.getpid():
+            self._pid, self._exclusive = os.getpid(), False
+            for folder in (numba_cache_dir(), Path(tempfile.gettempdir())):
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    self._fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+                    break
+                except OSError:
+                    continue
+            else:
+                raise NumbaCacheError(f"cannot create {numba_cache_dir() / LOCK_NAME}; set NUMBA_CACHE_DIR "
+                                      f"to a writable folder")
+        return self._fd
 
-    def acquire(self) -> None:
-        if fcntl is None:
+    @property
+    def exclusive(self) -> bool:
+        return self._exclusive and self._pid == os.getpid()
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        """Hold a shared lock while reading an index and its data file (unless already exclusive)."""
+        if fcntl is None or self.exclusive:
+            yield
             return
-        if self._fd is None or self._pid != os.getpid():
-            self._fd, self._pid = self._open(), os.getpid()
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        fd = self._descriptor()
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def hold_exclusive(self) -> None:
+        """Lock out every other process until ``release``."""
+        if fcntl is not None and not self.exclusive:
+            fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
+            self._exclusive = True
 
     def release(self) -> None:
-        if fcntl is not None and self._fd is not None:
+        if self.exclusive:
+            self._exclusive = False
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
-_FILE_LOCK = _ProcessFileLock()
+_CACHE_LOCK = _CacheLock()
 
 
-def _lock_across_processes(compiler_lock: type) -> None:
-    """Take ``_FILE_LOCK`` whenever a thread first takes numba's (re-entrant) compiler lock."""
-    plain_acquire, plain_release = compiler_lock.acquire, compiler_lock.release
-
-    def acquire(self: Any) -> None:
-        plain_acquire(self)
-        depth = getattr(self, "_singaffect_depth", 0)  # only the owning thread gets here
-        if depth == 0:
-            try:
-                _FILE_LOCK.acquire()
-            except BaseException:
-                plain_release(self)
-                raise
-        self._singaffect_depth = depth + 1
-
-    def release(self: Any) -> None:
-        depth = getattr(self, "_singaffect_depth", 0)
-        if depth:
-            self._singaffect_depth = depth - 1
-            if depth == 1:
-                _FILE_LOCK.release()
-        plain_release(self)
-
-    compiler_lock.acquire, compiler_lock.release = acquire, release
-
-
-def _damaged(cache_path: str, what: str) -> NumbaCacheError:
-    """The error naming the whole cache folder to delete (or the entry's own, outside it)."""
+def _damaged(cache_path: str | None, what: str) -> NumbaCacheError:
+    """The error naming the whole cache folder to delete (or the entry's own folder, outside it)."""
     root = numba_cache_dir()
-    folder = root if Path(cache_path).is_relative_to(root) else Path(cache_path)
+    folder = root if not cache_path or Path(cache_path).is_relative_to(root) else Path(cache_path)
     return NumbaCacheError(f"numba's cache of compiled kernels in {folder} is damaged ({what}); "
                            f"delete that folder and rerun")
 
 
-def _check_cache_reads(cache: type, gufunc_builder: type) -> None:
-    """Turn a damaged cache entry into ``NumbaCacheError`` instead of a traceback or a segfault.
-
-    An unreadable entry raises from ``Cache.load_overload``; a ``guvectorize`` wrapper saved
-    for another compile of its kernel (numba#10128) defines no entry point for the kernel
-    loaded with it, so ``GUFuncBuilder.build`` returns a null pointer that would segfault
-    at the first call.
-    """
-    plain_load, plain_build = cache.load_overload, gufunc_builder.build
-
-    def load_overload(self: Any, sig: Any, target_context: Any) -> Any:
-        try:
-            return plain_load(self, sig, target_context)
-        except Exception as error:
-            raise _damaged(self.cache_path, f"{type(error).__name__}: {str(error)[:80]}") from error
-
-    def build(self: Any, cres: Any) -> tuple:
-        dtypenums, ptr, env = plain_build(self, cres)
-        if not ptr:
-            cache_path = getattr(self.nb_func.cache, "cache_path", None) or str(numba_cache_dir())
-            raise _damaged(cache_path, f"{self.py_func.__qualname__}: its gufunc wrapper belongs to another compile")
-        return dtypenums, ptr, env
-
-    cache.load_overload, gufunc_builder.build = load_overload, build
-
-
 def _guard_loaded_numba() -> None:
-    """Patch the loaded numba once (see ``guard_numba``)."""
+    """Patch the loaded numba once: see the module docstring and ``guard_numba``."""
     from numba.core import caching, compiler_lock
     from numba.np.ufunc import ufuncbuilder
 
-    if getattr(compiler_lock, "_singaffect_guarded", False):
+    lock_class, lock = compiler_lock._CompilerLock, compiler_lock.global_compiler_lock
+    if getattr(lock_class, "_singaffect_guarded", False):
         return
-    _lock_across_processes(compiler_lock._CompilerLock)
-    _check_cache_reads(caching.Cache, ufuncbuilder.GUFuncBuilder)
-    compiler_lock._singaffect_guarded = True
+    plain_acquire, plain_release = lock_class.acquire, lock_class.release
+    plain_read, plain_write, plain_flush = (caching.IndexDataCacheFile.load, caching.IndexDataCacheFile.save,
+                                            caching.IndexDataCacheFile.flush)
+    plain_load, plain_build = caching.Cache.load_overload, ufuncbuilder.GUFuncBuilder.build
+
+    def acquire(self: Any) -> None:
+        plain_acquire(self)
+        self._singaffect_depth = getattr(self, "_singaffect_depth", 0) + 1  # only the owning thread gets here
+
+    def release(self: Any) -> None:
+        self._singaffect_depth = getattr(self, "_singaffect_depth", 1) - 1
+        if self._singaffect_depth <= 0:  # the compile (and save) that followed a miss is over
+            _CACHE_LOCK.release()
+        plain_release(self)
+
+    def read(self: Any, key: Any) -> Any:
+        with _CACHE_LOCK.shared():
+            return plain_read(self, key)
+
+    def exclusively(write: Callable[..., None]) -> Callable[..., None]:
+        def locked(*args: Any) -> None:
+            _CACHE_LOCK.hold_exclusive()  # held already after the miss; released with the compiler lock
+            try:
+                write(*args)
+            finally:
+                if getattr(lock, "_singaffect_depth", 0) <= 0:
+                    _CACHE_LOCK.release()
+        return locked
+
+    def load_overload(self: Any, sig: Any, target_context: Any) -> Any:
+        try:
+            data = plain_load(self, sig, target_context)
+            if data is None and not _CACHE_LOCK.exclusive and getattr(lock, "_singaffect_depth", 0) > 0:
+                _CACHE_LOCK.hold_exclusive()  # we will compile and save: look again, alone
+                data = plain_load(self, sig, target_context)
+            return data
+        except NumbaCacheError:  # no lock file
+            raise
+        except Exception as error:  # an unreadable index or data file
+            raise _damaged(self.cache_path, f"{type(error).__name__}: {str(error)[:80]}") from error
+
+    def build(self: Any, cres: Any) -> tuple:
+        # A gufunc wrapper cached for another compile of its kernel (numba#10128) has no entry
+        # point for the kernel loaded with it: a null pointer that segfaults at the first call.
+        dtypenums, ptr, env = plain_build(self, cres)
+        if not ptr:
+            raise _damaged(getattr(self.nb_func.cache, "cache_path", None),
+                           f"{self.py_func.__qualname__}: its gufunc wrapper belongs to another compile")
+        return dtypenums, ptr, env
+
+    lock_class.acquire, lock_class.release = acquire, release
+    caching.IndexDataCacheFile.load = read
+    caching.IndexDataCacheFile.save, caching.IndexDataCacheFile.flush = exclusively(plain_write), exclusively(plain_flush)
+    caching.Cache.load_overload, ufuncbuilder.GUFuncBuilder.build = load_overload, build
+    lock_class._singaffect_guarded = True
 
 
 class _GuardOnImport(importlib.abc.MetaPathFinder):
@@ -180,9 +208,10 @@ class _GuardOnImport(importlib.abc.MetaPathFinder):
 
 
 def guard_numba() -> None:
-    """Make numba compile and use its cache one process at a time, and report damage in one line.
+    """Make numba's on-disk cache safe between processes and report a damaged one in one line.
 
-    Applies now if numba is loaded, else the moment it is; idempotent.
+    Applies now if numba is loaded, else the moment it is; idempotent. Without ``fcntl``
+    (Windows) only the one-line reports apply.
     """
     if "numba" in sys.modules:
         _guard_loaded_numba()
@@ -207,7 +236,7 @@ def ordered_map(func: Callable[..., Any], work: Iterable[tuple], n_jobs: int) ->
         for item in work:
             yield func(*item)
         return
-    from joblib import Parallel, delayed  # imported here: ``singaffect`` imports this module
+    from joblib import Parallel, delayed  # imported here: ``import singaffect`` imports this module
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
     parallel = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")
@@ -215,5 +244,5 @@ def ordered_map(func: Callable[..., Any], work: Iterable[tuple], n_jobs: int) ->
         yield from parallel(delayed(func)(*item) for item in work)
     except TerminatedWorkerError as error:
         raise WorkerDiedError(
-            f"a worker process was killed (segfault or out of memory); if this repeats, delete the numba "
-            f"cache {numba_cache_dir()} and rerun, or set compute.n_jobs lower") from error
+            f"a worker process was killed (segfault or out of memory); if this repeats, delete numba's "
+            f"cache {numba_cache_dir()} and rerun, or lower compute.n_jobs") from error

@@ -42,7 +42,7 @@ REQUIRED = ("task", "protocol", "leaky", "n_test", "headline")
 RUN_KEYS = ("commit", "command", "source", "metrics")
 COMPARISONS = "comparisons"
 MIN_RUNS_FOR_CLAIM = 3
-"""A README sentence says "A beats B" only when both rows have at least this many runs."""
+"""A README sentence says "A beats B" only when each side of the comparison averages at least this many runs."""
 SAME_ACROSS_RUNS = ("task", "strategy", "leaky")
 EXPERIMENT_PREFIXES = (("dvc", "exp", "run"), ("dvc", "experiments", "run"))
 
@@ -106,6 +106,17 @@ def _git_commit(cwd: Path, rev: str = "HEAD") -> str:
     if not rev or rev.startswith("-"):
         return ""
     return (_git(cwd, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}") or "").strip()
+
+
+def resolve(repo: Path, rev: str) -> str:
+    """Full sha of ``rev``: a commit, a branch, or the name of a DVC experiment (``refs/exps/.../NAME``)."""
+    commit = _git_commit(repo, rev)
+    if commit or not rev or "/" in rev:
+        return commit
+    refs = (_git(repo, "for-each-ref", "--format=%(objectname) %(refname)", "refs/exps") or "").splitlines()
+    named = {sha for sha, ref in (line.split(" ", 1) for line in refs if " " in line)
+             if ref.rsplit("/", 1)[-1] == rev and not ref.startswith(("refs/exps/exec/", "refs/exps/celery/"))}
+    return named.pop() if len(named) == 1 else ""
 
 
 def repo_root(path: Path) -> Path:
@@ -252,7 +263,7 @@ def record(label: str, command: str, metrics_path: str | Path, results_dir: Path
     """Record ``metrics_path`` as committed in ``rev`` (default HEAD) as a run of the row ``label``.
 
     ``metrics_path`` is a path from the repository root (an absolute path is made relative).
-    ``rev`` is a commit, branch or the commit of a DVC experiment (``dvc exp show --sha``):
+    ``rev`` is a commit, branch, DVC experiment name or the commit of one (``dvc exp show --sha``):
     the metrics are read from that commit, which the run then names. Without ``rev`` the
     metrics of HEAD are recorded, and a working-tree copy that differs from them is an error
     (commit it first). Re-adding a label replaces its row in place; ``append`` adds the run
@@ -263,9 +274,10 @@ def record(label: str, command: str, metrics_path: str | Path, results_dir: Path
         raise ResultsError("--command must give the exact command that produced the metrics")
     repo = Path(repo) if repo is not None else repo_root(results_dir)
     source = _source_path(metrics_path, repo)
-    commit = _git_commit(repo, rev or "HEAD")
+    commit = resolve(repo, rev or "HEAD")
     if not commit:
-        raise ResultsError(f"--rev {rev}: no such commit" if rev else f"{repo}: no commit to read {source} from")
+        raise ResultsError(f"--rev {rev}: no such commit or experiment" if rev
+                           else f"{repo}: no commit to read {source} from")
     text = show(repo, commit, source)
     if text is None:
         raise ResultsError(f"{rev or 'HEAD'}: has no committed {source}")

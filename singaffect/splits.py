@@ -96,8 +96,20 @@ def rows_from_manifest(manifest: Sequence[dict[str, str]]) -> list[Row]:
     missing = [r["clip_id"] for r in manifest if not r.get("group")]
     if missing:
         raise SplitError(f"manifest rows without a recording group (e.g. clip {missing[0]}): rerun the raw stage")
-    return [Row(r["clip_id"], int(r.get("copy", 0) or 0), r["speaker"], r["statement"], row_stratum(r), r["group"])
+    rows = [Row(r["clip_id"], int(r.get("copy", 0) or 0), r["speaker"], r["statement"], row_stratum(r), r["group"])
             for r in manifest]
+    check_groups(rows)
+    return rows
+
+
+def check_groups(rows: Sequence[Row]) -> None:
+    """A recording group belongs to one singer and one song, or speaker and song splits could not keep it whole."""
+    owner: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        key = (speaker_key(row.speaker), speaker_key(row.statement))
+        if owner.setdefault(row.group, key) != key:
+            raise SplitError(f"recording group {row.group!r} has takes by {owner[row.group]} and {key} (singer, song): "
+                             f"a group (e.g. a CSV manifest's group column) must hold one singer's takes of one song")
 
 
 def crossing_groups(rows: Sequence[Row], sides: np.ndarray) -> list[str]:
@@ -112,13 +124,13 @@ def crossing_groups(rows: Sequence[Row], sides: np.ndarray) -> list[str]:
 def _partition_groups(rows: Sequence[Row], fractions: tuple[float, float], seed: int) -> dict[str, str]:
     """Stratified random assignment of whole recording groups to val/test (fractions) and train (rest).
 
-    A group's stratum is that of its first row (RAVDESS: one emotion x intensity per group;
-    private corpora: takes of a group may score differently, so the first take stands for it).
+    A group's stratum is the smallest of its rows' (RAVDESS: one emotion x intensity per group;
+    private corpora: takes of a group may score differently), so row order never matters.
     """
     rng = np.random.default_rng(seed)
     stratum_of: dict[str, str] = {}
     for row in rows:
-        stratum_of.setdefault(row.group, row.stratum)
+        stratum_of[row.group] = min(stratum_of.get(row.group, row.stratum), row.stratum)
     by_stratum: dict[str, list[str]] = {}
     for group in sorted(stratum_of):
         by_stratum.setdefault(stratum_of[group], []).append(group)
@@ -333,6 +345,7 @@ def make_split(rows: Sequence[Row], params: dict) -> Split:
     The actors of ``split.final_check_speakers`` are left out of every strategy but
     ``final_check``: they stay untouched by development and are read once a model is frozen.
     """
+    check_groups(rows)
     return _without_held_back(rows, params, lambda kept, p: [_make_split(kept, p)])[0]
 
 
@@ -343,4 +356,5 @@ def make_folds(rows: Sequence[Row], params: dict) -> list[Split]:
     remaining actors (at least one, chosen by ``split.seed`` and the fold) form the
     validation side, so neither early stopping nor testing ever sees a training actor.
     """
+    check_groups(rows)
     return _without_held_back(rows, params, _make_folds)

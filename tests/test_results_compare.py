@@ -91,14 +91,15 @@ def test_emotion_rows_are_paired_by_clip_and_compared_on_accuracy(repo, calls):
     assert stored["metric"] == "accuracy" and stored["difference"] == pytest.approx(acc_a - acc_b)
     assert stored["clusters_by"] == "speaker" and stored["n_clusters"] == 8 and stored["n_clips"] == 48
     head = results._git_commit(repo)
-    assert stored["commits"] == {"a": head, "b": head} and stored["runs"] == {"a": 1, "b": 1}
+    assert stored["commits"] == {"a": [head], "b": [head]} and stored["runs"] == {"a": [1], "b": [1]}
     assert stored["excludes_zero"] is True and 0 < stored["ci95"][0] < stored["difference"] < stored["ci95"][1]
     (call,) = calls
     # the same clip in the same position for both systems: B's predictions were re-ordered to A's clips
     assert (call["pred_b"] == np.array([r["predicted"] for r in sorted(rows_b, key=lambda r: r["clip_id"])])).all()
     assert list(call["clusters"]) == sorted(r["speaker"] for r in rows_a) and call["n_resamples"] == 1000
-    sentence = results.comparison_sentence(stored, {"CNN": 3, "MLP": 3})
-    assert sentence.startswith(f"**CNN** beats **MLP**: +{acc_a - acc_b:.3f} accuracy (95 % CI ")
+    sentence = results.comparison_sentence(stored)  # one run a side: no claim yet, whatever the interval
+    assert sentence.startswith(f"**CNN** ahead of **MLP**: +{acc_a - acc_b:.3f} accuracy (95 % CI ")
+    assert sentence.endswith("1 run each); no claim until each side averages 3 seeds.")
 
 
 def test_enthusiasm_rows_with_a_0_1_target_compare_roc_auc_of_the_scores(repo, calls):
@@ -161,7 +162,34 @@ def test_cross_validation_predictions_are_read_from_the_fold_folders(repo, calls
     results.record("MLP folds", "dvc repro", "metrics/classic.json", repo / "results")
     stored = json.loads(results.compare(repo / "results", "CNN folds", "MLP folds").read_text())
     assert stored["n_clips"] == 48 and stored["clusters_by"] == "speaker"
-    assert stored["predictions"]["a"] == "metrics/cv/fold0/predictions.csv ... (2 files)"
+    assert stored["predictions"]["a"] == ["metrics/cv/fold0/predictions.csv ... (2 files)"]
+
+
+def test_several_seeds_a_side_are_averaged_over_the_same_cluster_resamples(repo, calls):
+    """Three seeds of A, three of B: the difference of the mean accuracies, one paired interval."""
+    seeds_a, seeds_b = [emotion_rows(k) for k in (10, 9, 8)], [emotion_rows(k) for k in (2, 3, 4)]
+    commits = {"a": [], "b": []}
+    for n, (rows_a, rows_b) in enumerate(zip(seeds_a, seeds_b)):
+        commit_files(repo, {"metrics/eval.json": metrics(0.9 - n / 100, strategy="speaker"),
+                            "metrics/predictions.csv": predictions_csv(rows_a),
+                            "metrics/classic.json": metrics(0.6 - n / 100, strategy="speaker"),
+                            "metrics/classic_predictions.csv": predictions_csv(rows_b)}, f"seed {n}")
+        for side, label, source in (("a", "CNN", "metrics/eval.json"), ("b", "MLP", "metrics/classic.json")):
+            results.record(label, f"dvc exp run -S train.seed={n}", source, repo / "results", append=True)
+            commits[side].append(results._git_commit(repo))
+    stored = json.loads(results.compare(repo / "results", "CNN", "MLP").read_text())
+    accuracy = [[np.mean([r["actual"] == r["predicted"] for r in rows]) for rows in seeds]
+                for seeds in (seeds_a, seeds_b)]
+    assert stored["difference"] == pytest.approx(np.mean(accuracy[0]) - np.mean(accuracy[1]))
+    assert stored["runs"] == {"a": [1, 2, 3], "b": [1, 2, 3]} and stored["commits"] == commits
+    (call,) = calls
+    assert call["pred_a"].shape == (48, 3) and call["pred_b"].shape == (48, 3)
+    assert stored["excludes_zero"] and results.comparison_sentence(stored).startswith("**CNN** beats **MLP**: +")
+    assert "mean of 3 runs each" in results.comparison_sentence(stored)
+    one = json.loads(results.compare(repo / "results", "CNN", "MLP", run_a=2, run_b=2).read_text())
+    assert one["runs"] == {"a": [2], "b": [2]} and one["difference"] == pytest.approx(
+        accuracy[0][1] - accuracy[1][1])
+    assert results.verify(repo / "results", repo) == []
 
 
 def test_compare_cli_stores_the_comparison_and_the_readme_says_what_it_shows(repo, calls, capsys):

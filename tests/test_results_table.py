@@ -205,6 +205,11 @@ def test_rev_reads_the_metrics_of_that_commit_and_names_it(workspace, capsys):
     assert entry["runs"][0]["commit"] == experiment and entry["runs"][0]["metrics"]["accuracy"] == 0.81
     assert "0.810" in (workspace / "README.md").read_text()
 
+    git(workspace, "update-ref", "refs/exps/ab/cdef0123/brisk-lark", experiment)  # as dvc exp run names one
+    assert run(workspace, "--add", "CNN speaker", "--rev", "brisk-lark", "--command",
+               "dvc exp run -S split.strategy=speaker") == 0
+    assert results.load(workspace / "results")[0]["runs"][0]["commit"] == experiment
+
     assert run(workspace, "--add", "y", "--rev", "no-such-rev", "--command", "dvc exp run") == 1
     assert "no-such-rev" in capsys.readouterr().err
     assert run(workspace, "--add", "y", "--rev", experiment, "--command", "dvc exp run",
@@ -249,31 +254,34 @@ def test_new_metric_keys_render_ci_method_clusters_and_floor():
     assert "roc_auc 0.660 (0.680–0.800, 4 clusters)" in line and "| — |" in line
 
 
-def comparison(difference=0.031, low=0.010, high=0.052, excludes=True) -> dict:
+def comparison(difference=0.031, low=0.010, high=0.052, excludes=True, runs_a=3, runs_b=3) -> dict:
     return {"a": "CNN", "b": "MLP", "metric": "accuracy", "difference": difference, "ci95": [low, high],
             "excludes_zero": excludes, "n_clusters": 23, "clusters_by": "speaker",
-            "commits": {"a": "1" * 40, "b": "2" * 40}, "runs": {"a": 1, "b": 1}}
+            "runs": {"a": list(range(1, runs_a + 1)), "b": list(range(1, runs_b + 1))},
+            "commits": {"a": ["1" * 40] * runs_a, "b": ["2" * 40] * runs_b}}
 
 
 def test_comparison_sentences_claim_only_what_the_interval_and_seeds_allow():
-    three = {"CNN": 3, "MLP": 3}
-    assert results.comparison_sentence(comparison(), three) == (
-        "**CNN** beats **MLP**: +0.031 accuracy (95 % CI 0.010–0.052, paired, clustered by speaker, 23 clusters).")
-    assert results.comparison_sentence(comparison(-0.031, -0.052, -0.010), three).startswith(
-        "**MLP** beats **CNN**: +0.031 accuracy (95 % CI 0.010–0.052")
-    assert results.comparison_sentence(comparison(0.012, -0.010, 0.034, False), three) == (
+    assert results.comparison_sentence(comparison()) == (
+        "**CNN** beats **MLP**: +0.031 accuracy (95 % CI 0.010–0.052, paired, clustered by speaker, 23 clusters, "
+        "mean of 3 runs each).")
+    assert results.comparison_sentence(comparison(-0.031, -0.052, -0.010, runs_b=4)).startswith(
+        "**MLP** beats **CNN**: +0.031 accuracy (95 % CI 0.010–0.052, paired, clustered by speaker, 23 clusters, "
+        "4 vs 3 runs)")
+    assert results.comparison_sentence(comparison(0.012, -0.010, 0.034, False, 1, 1)) == (
         "**CNN** and **MLP** are not distinguishable: +0.012 accuracy (95 % CI -0.010 to 0.034, paired, "
-        "clustered by speaker, 23 clusters).")
-    one_seed = results.comparison_sentence(comparison(), {"CNN": 3, "MLP": 1})
-    assert "beats" not in one_seed and "no claim" in one_seed and "MLP has 1 run" in one_seed
-    undefined = results.comparison_sentence(comparison(0.0, None, None, False), three)
+        "clustered by speaker, 23 clusters, 1 run each).")
+    few_seeds = results.comparison_sentence(comparison(runs_b=1))
+    assert "beats" not in few_seeds and few_seeds.startswith("**CNN** ahead of **MLP**: +0.031")
+    assert "3 vs 1 runs" in few_seeds and "no claim until each side averages 3 seeds" in few_seeds
+    undefined = results.comparison_sentence(comparison(0.0, None, None, False))
     assert "not distinguishable" in undefined and "CI undefined" in undefined
 
 
 def test_render_adds_one_sentence_per_comparison():
     rows = [{"label": label, "runs": [{"commit": "a" * 40, "command": "dvc repro", "source": "metrics/eval.json",
                                        "metrics": metrics()}]} for label in ("CNN", "MLP")]
-    text = results.render(rows, [comparison(0.012, -0.01, 0.034, False)])
+    text = results.render(rows, [comparison(0.012, -0.01, 0.034, False, 1, 1)])
     assert text.splitlines()[-1] == ("- **CNN** and **MLP** are not distinguishable: +0.012 accuracy (95 % CI "
-                                     "-0.010 to 0.034, paired, clustered by speaker, 23 clusters).")
+                                     "-0.010 to 0.034, paired, clustered by speaker, 23 clusters, 1 run each).")
     assert "Paired comparisons" in text

@@ -101,15 +101,23 @@ def test_a_comparison_of_a_re_recorded_row_is_stale(registry):
     folder = registry["results"] / results.COMPARISONS
     folder.mkdir()
     stored = {"a": "CNN", "b": "CNN speaker", "metric": "accuracy", "difference": 0.1, "ci95": [0.0, 0.2],
-              "excludes_zero": False, "n_clusters": 4, "clusters_by": "speaker", "runs": {"a": 1, "b": 1},
-              "commits": {"a": registry["head"], "b": registry["experiment"]}}
+              "excludes_zero": False, "n_clusters": 4, "clusters_by": "speaker", "runs": {"a": [1], "b": [1]},
+              "all_runs": {"a": True, "b": True},
+              "commits": {"a": [registry["head"]], "b": [registry["experiment"]]}}
     (folder / "cnn__vs__cnn-speaker.json").write_text(json.dumps(stored))
     assert results.verify(registry["results"], registry["repo"]) == []
     (folder / "cnn__vs__cnn-speaker.json").write_text(json.dumps({**stored, "commits": {
-        "a": registry["experiment"], "b": registry["experiment"]}, "b": "gone"}))
+        "a": [registry["experiment"]], "b": [registry["experiment"]]}, "b": "gone"}))
     problems = results.verify(registry["results"], registry["repo"])
     assert len(problems) == 2
     assert "stale, row 'CNN' run 1 now cites" in problems[0] and "'gone' is not in the registry" in problems[1]
+    # a comparison over all runs of a row is stale once the row gains a run (another seed)
+    (folder / "cnn__vs__cnn-speaker.json").write_text(json.dumps(stored))
+    seed_1 = commit_files(registry["repo"], {"metrics/eval.json": metrics(0.64)}, "seed 1")
+    results.record("CNN", "dvc exp run -S train.seed=1", "metrics/eval.json", registry["results"], rev=seed_1,
+                   append=True)
+    (problem,) = results.verify(registry["results"], registry["repo"])
+    assert "stale, row 'CNN' now has 2 runs, the comparison used 1" in problem
 
 
 def test_the_real_registry_cites_commits_of_main_that_hold_its_metrics():

@@ -158,3 +158,28 @@ def test_random_split_is_not_leaky_when_every_group_is_one_row(ravdess_rows: lis
     split = splits.make_split(one_take, {**RAVDESS_PARAMS, "strategy": "random"})
     assert not split.leaky and "" not in split.sides
     assert splits.describe(one_take, split)["groups_crossing_sides"] == 0
+
+
+def test_a_group_spanning_singers_or_songs_is_refused() -> None:
+    """Speaker and song splits could not keep such a group whole (e.g. a bad CSV group column)."""
+    def row(clip: str, speaker: str, song: str, group: str) -> splits.Row:
+        return splits.Row(clip, 0, speaker, song, "s", group)
+
+    params = {"strategy": "speaker", "seed": 0, "val_fraction": 0.2, "test_fraction": 0.2,
+              "test_speakers": [4], "val_speakers": [3], "train_statement": 1}
+    for rows, culprit in (([row("a", "1", "01", "g"), row("b", "4", "01", "g"), row("c", "3", "01", "h")], "singer"),
+                          ([row("a", "1", "01", "g"), row("b", "1", "02", "g"), row("c", "3", "01", "h")], "song")):
+        with pytest.raises(splits.SplitError, match="recording group 'g' has takes by"):
+            splits.make_split(rows, params)
+
+
+def test_group_stratum_does_not_depend_on_row_order() -> None:
+    """Takes of one lab group may score differently; the split must not depend on which comes first."""
+    rows = []
+    for g in range(12):
+        for take, score in enumerate(("score=0.8", "score=0.9" if g % 2 else "score=0.8")):
+            rows.append(splits.Row(f"g{g}t{take}", 0, f"s{g % 4}", "01", score, f"grp{g}"))
+    params = {"strategy": "group", "seed": 3, "val_fraction": 0.25, "test_fraction": 0.25}
+    forward = splits.make_split(rows, params)
+    backward = splits.make_split(rows[::-1], params)
+    assert forward.sides.tolist() == backward.sides[::-1].tolist()

@@ -1,6 +1,6 @@
 """A throw-away copy of the project for end-to-end tests: tiny corpus, tiny params.
 
-``make_repo`` copies the pipeline (dvc.yaml, params.yaml, stages/, singaffect/) into a
+``make_repo`` copies the pipeline (dvc.yaml, cv/dvc.yaml, params.yaml, stages/, singaffect/) into a
 temporary folder, writes a synthetic corpus to ``data/corpus`` and shrinks the params
 so that the whole pipeline runs in seconds; with ``git``/``dvc`` it also initialises
 the repositories so real ``dvc repro`` runs can be tested. Stage scripts can also be
@@ -84,7 +84,7 @@ def make_repo(dest: Path, corpus: Callable[[Path], Any] | None = synth.write_rav
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("stages", "singaffect"):
+    for name in ("stages", "singaffect", "cv"):
         shutil.copytree(PROJECT / name, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(PROJECT / "dvc.yaml", dest / "dvc.yaml")
     shutil.copy(PROJECT / "params.yaml", dest / "params.yaml")
