@@ -26,6 +26,7 @@ import importlib.util
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -124,16 +125,23 @@ def _damaged(cache_path: str | None, what: str) -> NumbaCacheError:
 
 def _guard_loaded_numba() -> None:
     """Patch the loaded numba once: see the module docstring and ``guard_numba``."""
-    from numba.core import caching, compiler_lock
-    from numba.np.ufunc import ufuncbuilder
+    import numba
 
-    lock_class, lock = compiler_lock._CompilerLock, compiler_lock.global_compiler_lock
-    if getattr(lock_class, "_singaffect_guarded", False):
+    try:
+        from numba.core import caching, compiler_lock
+        from numba.np.ufunc import ufuncbuilder
+
+        lock_class, lock = compiler_lock._CompilerLock, compiler_lock.global_compiler_lock
+        if getattr(lock_class, "_singaffect_guarded", False):
+            return
+        plain_acquire, plain_release = lock_class.acquire, lock_class.release
+        index_file = caching.IndexDataCacheFile
+        plain_read, plain_write, plain_flush = index_file.load, index_file.save, index_file.flush
+        plain_load, plain_build = caching.Cache.load_overload, ufuncbuilder.GUFuncBuilder.build
+    except (ImportError, AttributeError) as error:  # a numba laid out differently from 0.68
+        warnings.warn(f"singaffect cannot guard the cache of numba {numba.__version__} ({error}); "
+                      f"workers compiling at once may break it (set compute.n_jobs: 1 if they segfault)")
         return
-    plain_acquire, plain_release = lock_class.acquire, lock_class.release
-    plain_read, plain_write, plain_flush = (caching.IndexDataCacheFile.load, caching.IndexDataCacheFile.save,
-                                            caching.IndexDataCacheFile.flush)
-    plain_load, plain_build = caching.Cache.load_overload, ufuncbuilder.GUFuncBuilder.build
 
     def acquire(self: Any) -> None:
         plain_acquire(self)
@@ -181,8 +189,7 @@ def _guard_loaded_numba() -> None:
         return dtypenums, ptr, env
 
     lock_class.acquire, lock_class.release = acquire, release
-    caching.IndexDataCacheFile.load = read
-    caching.IndexDataCacheFile.save, caching.IndexDataCacheFile.flush = exclusively(plain_write), exclusively(plain_flush)
+    index_file.load, index_file.save, index_file.flush = read, exclusively(plain_write), exclusively(plain_flush)
     caching.Cache.load_overload, ufuncbuilder.GUFuncBuilder.build = load_overload, build
     lock_class._singaffect_guarded = True
 

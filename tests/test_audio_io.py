@@ -25,6 +25,19 @@ def test_load_mono_downmixes_and_resamples(tmp_path: Path) -> None:
     np.testing.assert_array_equal(doubled, audio_io.load_mono(tmp_path / "s.wav", 16000))  # deterministic
 
 
+@pytest.mark.parametrize("source_rate, target_rate", [(44100, 22050), (48000, 22050), (8000, 16000)])
+def test_resampling_keeps_a_tone_at_its_frequency(tmp_path: Path, source_rate: int, target_rate: int) -> None:
+    """A 440 Hz tone is still at 440 Hz after resampling (a wrong rate would move the peak)."""
+    t = np.arange(source_rate) / source_rate
+    sf.write(tmp_path / "tone.wav", (0.5 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32), source_rate,
+             subtype="FLOAT")
+    resampled = audio_io.load_mono(tmp_path / "tone.wav", target_rate)
+    assert len(resampled) == target_rate
+    spectrum = np.abs(np.fft.rfft(resampled * np.hanning(len(resampled))))
+    peak_hz = np.argmax(spectrum) * target_rate / len(resampled)
+    assert abs(peak_hz - 440.0) <= 1.0
+
+
 def test_load_mono_reads_flac(tmp_path: Path) -> None:
     tone = synth.sung_tone(0.25, 16000, seed=2)
     sf.write(tmp_path / "t.flac", tone, 16000, subtype="PCM_16")

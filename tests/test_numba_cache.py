@@ -144,7 +144,7 @@ def test_a_wrapper_from_another_compile_is_one_error_line(gufunc_dir: Path) -> N
     cache = gufunc_dir / "cache"
     crashed = poison(gufunc_dir, cache, PYTHONPATH=str(gufunc_dir))
     guarded = run(["-c", GUARDED], cache, gufunc_dir, PYTHONPATH=f"{ROOT}{os.pathsep}{gufunc_dir}")
-    if crashed:  # numba as of 0.61-0.68: a null gufunc pointer, now refused before the call
+    if crashed:  # numba 0.68: a null gufunc pointer, now refused before the call
         assert guarded.returncode == 1
         assert guarded.stderr.strip() == (
             f"error: numba's cache of compiled kernels in {cache} is damaged "
