@@ -1,15 +1,15 @@
 """Models on per-clip feature vectors, under the same split protocols as the CNN.
 
 One feature vector per original recording (``functionals`` or ``handcrafted`` tables);
-``splits.make_folds`` gives one split (group, speaker, statement, random) or one per
+``splits.make_folds`` gives one split (group, speaker, cross-song, random) or one per
 fold (actor_folds, leave_one_actor_out). For every fold the inputs are imputed (median)
 and standardised with statistics of that fold's training clips only.
 
 Models (``classic.model``):
 
 * ``ridge``: sklearn ``Ridge`` (enthusiasm) or multinomial ``LogisticRegression`` with
-  ``C = 1 / alpha`` (emotion), the cheap baseline. No early stopping, so it is fitted on
-  train and val together: the same clips the Keras models learn and stop on.
+  ``C = 1 / alpha`` (emotion), the cheap baseline, fitted on the training clips like every
+  model here; the validation clips only choose the decision threshold of binary targets.
 * ``mlp``: seed 2's fully connected net: batch norm, 3 x Dense(256, relu), dropout 0.4.
 * ``lstm`` / ``gru``: seed 2's recurrent nets, 3 x 256 units over the feature vector as a
   sequence of ONE step of 386 values (seed 2 reshapes to ``(1, 386)``), so they are gated
@@ -85,20 +85,20 @@ def _as_input(name: str, x: np.ndarray) -> np.ndarray:
 
 def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.ndarray,
                 cfg: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Fit ``name`` on the train (and, for ridge, val) rows of ``sides``; predictions for the val and test rows.
+    """Fit ``name`` on the train rows of ``sides``; predictions for the val and test rows.
 
-    Emotion predictions are class indices, enthusiasm predictions scores.
+    Validation predictions are out of sample for every model (Keras models also stop early
+    on them). Emotion predictions are class indices, enthusiasm predictions scores.
     """
     train, val, test = (np.flatnonzero(sides == side) for side in splits.SIDES)
-    fit_rows = np.concatenate([train, val]) if name == "ridge" else train
-    prep = preprocessor().fit(x[fit_rows])
+    prep = preprocessor().fit(x[train])
     z = prep.transform(x)
     if name == "ridge":
         if task == "emotion":
             model = LogisticRegression(C=1.0 / cfg["alpha"], max_iter=5000)
         else:
             model = Ridge(alpha=cfg["alpha"])
-        model.fit(z[fit_rows], y[fit_rows])
+        model.fit(z[train], y[train])
         return model.predict(z[val]), model.predict(z[test])
     import keras
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score
 
 from singaffect import metrics
 from singaffect.corpus import EMOTIONS
@@ -24,8 +23,13 @@ def task_metrics(task: str, y_true: np.ndarray, y_pred: np.ndarray) -> dict[str,
         return metrics.classification_metrics(y_true, y_pred, len(EMOTIONS))
     values = metrics.regression_metrics(y_true, y_pred)
     if metrics.is_binary(y_true):
-        values["roc_auc"] = metrics.headline_for(task, y_true)[1](y_true, y_pred)
+        values["roc_auc"] = metrics.roc_auc(y_true, y_pred)
     return values
+
+
+def ci_text(ci: Sequence[float | None]) -> str:
+    """``0.712-0.801`` for logs, ``undefined`` where too few clusters gave no interval."""
+    return "undefined" if None in ci else f"{ci[0]:.3f}-{ci[1]:.3f}"
 
 
 def decisions(y_pred: np.ndarray, threshold: float) -> np.ndarray:
@@ -58,7 +62,7 @@ def summarise(task: str, y_true: np.ndarray, y_pred: np.ndarray, clusters: Seque
     y_true, y_pred, clusters = np.asarray(y_true), np.asarray(y_pred), np.asarray(clusters)
     values = task_metrics(task, y_true, y_pred)
     if binary_decisions is not None and metrics.is_binary(y_true):
-        values["balanced_accuracy"] = float(balanced_accuracy_score(y_true.astype(int), binary_decisions))
+        values["balanced_accuracy"] = metrics.balanced_accuracy(y_true.astype(int), binary_decisions)
     name, function = metrics.headline_for(task, y_true)
     low, high = metrics.cluster_bootstrap_ci(function, y_true, y_pred, clusters)
     n_clusters = int(len(np.unique(clusters)))
@@ -81,12 +85,19 @@ def cluster_labels(rows: Sequence[dict[str, str]], cluster_unit: str) -> list[st
     return [row["speaker"] if cluster_unit == "speaker" else row["group"] for row in rows]
 
 
-def aggregate_folds(per_fold: Sequence[dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Mean and sample standard deviation (ddof=1) of every metric across folds."""
-    names = list(per_fold[0])
-    table = np.array([[fold[name] for name in names] for fold in per_fold], dtype=np.float64)
-    std = table.std(axis=0, ddof=1) if len(per_fold) > 1 else np.full(len(names), np.nan)
-    return {"mean": dict(zip(names, table.mean(axis=0).tolist())), "std": dict(zip(names, std.tolist()))}
+def aggregate_folds(per_fold: Sequence[dict[str, float | None]]) -> dict[str, dict[str, float | None]]:
+    """Mean and sample standard deviation (ddof=1) of every metric over the folds where it is defined.
+
+    A metric missing or undefined in a fold (ROC AUC of a one-class fold) is left out of
+    that fold's count; ``None`` where fewer than one (mean) or two (sd) folds define it.
+    """
+    names = list(dict.fromkeys(name for fold in per_fold for name in fold))
+    mean, std = {}, {}
+    for name in names:
+        values = np.array([v for fold in per_fold if (v := fold.get(name)) is not None and np.isfinite(v)])
+        mean[name] = float(values.mean()) if len(values) else None
+        std[name] = float(values.std(ddof=1)) if len(values) > 1 else None
+    return {"mean": mean, "std": std}
 
 
 def fold_table(task: str, y_true: np.ndarray, y_pred: np.ndarray, folds: np.ndarray,
@@ -96,8 +107,9 @@ def fold_table(task: str, y_true: np.ndarray, y_pred: np.ndarray, folds: np.ndar
     per_fold = []
     for number in np.unique(folds):
         picked = folds == number
+        values = {k: (v if np.isfinite(v) else None) for k, v in task_metrics(task, y_true[picked], y_pred[picked]).items()}
         per_fold.append({"fold": int(number), "test_speakers": sorted(set(speakers[picked].tolist()), key=_natural),
-                         "n_test": int(picked.sum()), **task_metrics(task, y_true[picked], y_pred[picked])})
+                         "n_test": int(picked.sum()), **values})
     stats = aggregate_folds([{k: v for k, v in f.items() if k not in ("fold", "test_speakers", "n_test")}
                              for f in per_fold])
     return {"n_folds": len(per_fold), "fold_mean": stats["mean"], "fold_std": stats["std"], "folds": per_fold}

@@ -129,9 +129,6 @@ def balanced_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean(recalls))
 
 
-DEFAULT_THRESHOLD = 0.5
-
-
 def best_threshold(val_true: np.ndarray, val_scores: np.ndarray) -> float | None:
     """Threshold (predict 1 when score >= threshold) that maximises balanced accuracy on ``val``.
 
@@ -157,36 +154,6 @@ def best_threshold(val_true: np.ndarray, val_scores: np.ndarray) -> float | None
     return float(candidates[int(np.argmax(balanced))])  # argmax: first (smallest) of ties
 
 
-def binary_metrics(y_true: np.ndarray, scores: np.ndarray, val_true: np.ndarray,
-                   val_scores: np.ndarray) -> dict[str, float | str]:
-    """ROC AUC and balanced accuracy of continuous ``scores`` for a 0/1 test target.
-
-    The balanced-accuracy threshold is chosen on the VALIDATION scores (``best_threshold``)
-    and then applied to the test scores, so the test set never tunes it. Empty or one-class
-    validation data falls back to 0.5 and says so: ``threshold_source`` is "val" or "default".
-    Raises ValueError when the test target is not 0/1 with both classes (check ``is_binary``).
-    """
-    y_true, scores = np.asarray(y_true), np.asarray(scores, float)
-    if len(y_true) != len(scores):
-        raise ValueError(f"y_true has {len(y_true)} items but scores has {len(scores)}")
-    if not is_binary(y_true):
-        raise ValueError("binary_metrics needs a test target of 0 and 1 with both present")
-    if not np.all(np.isfinite(scores)):
-        raise ValueError("scores holds NaN or infinite values")
-    threshold = best_threshold(val_true, val_scores)
-    source = "val"
-    if threshold is None:
-        threshold, source = DEFAULT_THRESHOLD, "default"
-    return {
-        "roc_auc": roc_auc(y_true, scores),
-        "balanced_accuracy": balanced_accuracy(y_true, (scores >= threshold).astype(int)),
-        "threshold": float(threshold),
-        "threshold_source": source,
-    }
-
-
-# --- baselines --------------------------------------------------------------------------------
-
 def emotion_floor(train_emotions: np.ndarray, train_targets: np.ndarray, test_emotions: np.ndarray) -> np.ndarray:
     """Score each test item by the mean training target of its emotion label.
 
@@ -209,7 +176,6 @@ def emotion_floor(train_emotions: np.ndarray, train_targets: np.ndarray, test_em
 
 # --- headline metric --------------------------------------------------------------------------
 
-HEADLINE = {"emotion": ("accuracy", accuracy), "enthusiasm": ("pearson_r", pearson)}
 """Task -> (name, function) ignoring the target's kind; prefer ``headline_for``."""
 
 

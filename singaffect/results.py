@@ -483,16 +483,13 @@ def cluster_column(metrics: dict[str, Any], columns: set[str]) -> str:
     """``speaker`` or ``group``: the unit the comparison resamples (what the headline CI resampled)."""
     method = str(metrics.get("headline", {}).get("ci_method", ""))
     unit = method.rsplit(" ", 1)[-1] if method.startswith("cluster bootstrap over") else ""
-    if not unit:
-        strategy = str(metrics.get("strategy", ""))
-        try:
-            from singaffect import metrics as metric_functions
-            unit = metric_functions.cluster_unit(strategy)
-        except (AttributeError, ValueError):
-            independent = "speaker-independent" in str(metrics.get("protocol", "")) or strategy in (
-                "speaker", "actor_folds", "leave_one_actor_out")
-            unit = "speaker" if independent else "group"
-    return unit if unit in columns else "speaker"
+    if not unit:  # metrics written before ci_method existed: the split strategy decides
+        from singaffect.splits import SPEAKER_INDEPENDENT
+
+        unit = "speaker" if str(metrics.get("strategy", "")) in SPEAKER_INDEPENDENT else "group"
+    if unit not in columns:
+        raise ResultsError(f"the predictions have no '{unit}' column to resample (columns: {sorted(columns)})")
+    return unit
 
 
 def _json_number(value: float) -> float | None:

@@ -96,10 +96,8 @@ def rows_from_manifest(manifest: Sequence[dict[str, str]]) -> list[Row]:
     missing = [r["clip_id"] for r in manifest if not r.get("group")]
     if missing:
         raise SplitError(f"manifest rows without a recording group (e.g. clip {missing[0]}): rerun the raw stage")
-    rows = [Row(r["clip_id"], int(r.get("copy", 0) or 0), r["speaker"], r["statement"], row_stratum(r), r["group"])
+    return [Row(r["clip_id"], int(r.get("copy", 0) or 0), r["speaker"], r["statement"], row_stratum(r), r["group"])
             for r in manifest]
-    check_groups(rows)
-    return rows
 
 
 def check_groups(rows: Sequence[Row]) -> None:
@@ -229,7 +227,8 @@ def _make_split(rows: Sequence[Row], params: dict) -> Split:
     _check_sides(sides, strategy)
     crossing = crossing_groups(rows, sides)
     if crossing and strategy != "random":  # the honest strategies guarantee this by construction
-        raise AssertionError(f"split {strategy!r} put recording group {crossing[0]} on two sides")
+        raise SplitError(f"internal error: split.strategy={strategy!r} put recording group {crossing[0]!r} on two "
+                         f"sides; please report it with the split params")
     return Split(sides=sides.astype(str), strategy=strategy, leaky=bool(crossing))
 
 
@@ -328,6 +327,12 @@ def _final_check(rows: Sequence[Row], held: np.ndarray, params: dict) -> Split:
 def _without_held_back(rows: Sequence[Row], params: dict, build) -> list[Split]:
     """``build`` on the rows of every actor but the final-check ones, whose rows stay unused ("")."""
     held = held_back(rows, params)
+    final = {speaker_key(s) for s in params.get("final_check_speakers", [])}
+    for key in ("test_speakers", "val_speakers"):
+        shared = sorted(final & {speaker_key(s) for s in params.get(key, [])})
+        if shared and params["strategy"] in ("speaker", "cross_song_new_singers"):
+            raise SplitError(f"params keys split.{key} and split.final_check_speakers share {shared}: "
+                             f"final-check actors are held back from every other strategy")
     if params["strategy"] == "final_check":
         return [_final_check(rows, held, params)]
     kept = np.flatnonzero(~held)

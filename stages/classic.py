@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from singaffect import classic, corpus, params, stage, storage  # noqa: E402
+from singaffect import classic, corpus, evaluation, params, stage, storage  # noqa: E402
 
 FEATURES = Path("data/functionals/features.h5")
 MANIFEST = Path("data/raw/manifest.csv")
@@ -25,9 +25,9 @@ def main(argv: list[str] | None = None) -> None:
         tmp[0].write_text(json.dumps(result, indent=2) + "\n")
         corpus.write_manifest(tmp[1], predictions,
                               columns=("clip_id", "speaker", "group", "fold", "actual", "predicted"))
-    stage.log.info("classic: %s on functionals, %s %s = %.3f (95%% CI %.3f-%.3f) on %d test clips, %s%s",
+    stage.log.info("classic: %s on functionals, %s %s = %.3f (95%% CI %s) on %d test clips, %s%s",
                    cfg["model"], task, result["headline"]["metric"], result["headline"]["value"],
-                   *result["headline"]["ci95"], result["n_test"], result["strategy"],
+                   evaluation.ci_text(result["headline"]["ci95"]), result["n_test"], result["strategy"],
                    " [LEAKY protocol]" if result["leaky"] else "")
 
 

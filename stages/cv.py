@@ -33,6 +33,14 @@ def main(argv: list[str] | None = None) -> None:
         raise CrossValidationError(f"params key split.n_folds is {n_folds} but {', '.join(missing)} has no "
                                    "eval.json: cv/dvc.yaml must list folds 0..n_folds-1")
     summaries = [json.loads((folder / "eval.json").read_text()) for folder in folders]
+    for number, (folder, summary) in enumerate(zip(folders, summaries)):
+        found = (summary.get("strategy"), summary.get("fold"), summary.get("n_folds"))
+        if found != ("actor_folds", number, n_folds):
+            raise CrossValidationError(f"{folder}/eval.json is (strategy, fold, n_folds) = {found}, expected "
+                                       f"('actor_folds', {number}, {n_folds}) from params key split.n_folds")
+    tasks = {summary["task"] for summary in summaries}
+    if len(tasks) > 1:
+        raise CrossValidationError(f"{args.folds}: the folds were trained for different tasks {sorted(tasks)}")
     task, first = summaries[0]["task"], summaries[0]
     try:
         pooled = evaluation.pool_folds(task, [corpus.read_manifest(folder / "predictions.csv") for folder in folders])
@@ -44,9 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     with storage.atomic_outputs(args.out) as tmp:
         tmp[0].write_text(json.dumps(result, indent=2) + "\n")
     head = result["headline"]
-    stage.log.info("cv: CNN %s %s pooled over %d folds = %.3f (95%% CI %.3f-%.3f); folds %.3f ± %.3f", task,
-                   head["metric"], n_folds, head["value"], *head["ci95"], result["fold_mean"][head["metric"]],
-                   result["fold_std"][head["metric"]])
+    stage.log.info("cv: CNN %s %s pooled over %d folds = %.3f (95%% CI %s); folds %s ± %s", task,
+                   head["metric"], n_folds, head["value"], evaluation.ci_text(head["ci95"]),
+                   result["fold_mean"][head["metric"]], result["fold_std"][head["metric"]])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from singaffect import corpus, evaluation, params, stage, storage, training  # noqa: E402
+from singaffect import corpus, evaluation, metrics, params, stage, storage, training  # noqa: E402
 from singaffect.models import load_model  # noqa: E402
 
 MEL = Path("data/mel/mel.h5")
@@ -20,6 +20,12 @@ MANIFEST = Path("data/augmented/manifest.csv")
 SPLIT = Path("data/split")
 MODEL_DIR = Path("models")
 OUT = Path("metrics")
+
+
+def per_speaker_value(headline_fn, pairs: list[tuple]) -> float | str:
+    """One speaker's headline, rounded; empty where undefined (ROC AUC of a speaker with one intensity)."""
+    value = float(headline_fn(*map(np.array, zip(*pairs))))
+    return round(value, 4) if np.isfinite(value) else ""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -47,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         y_pred = scores.reshape(-1)
         actual, predicted = [float(v) for v in y_true], [round(float(v), 5) for v in y_pred]
-        if evaluation.metrics.is_binary(y_true):
+        if metrics.is_binary(y_true):
             val = side["val"]
             val_pred = training.predict(model, training.MelBatches(MEL, val, None, batch_size=64)).reshape(-1)
             threshold = evaluation.val_threshold(targets[val], val_pred)
@@ -56,7 +62,8 @@ def main(argv: list[str] | None = None) -> None:
         floor = evaluation.emotion_floor([r["emotion"] for r in manifest], targets, originals, test)
     scored = evaluation.summarise(task, y_true, y_pred, clusters, split_info["cluster_unit"], binary_decisions, floor)
     summary = {
-        "task": task, "protocol": split_info["protocol"], "strategy": split_info["strategy"],
+        "task": task, "model": preprocessing["model"], "protocol": split_info["protocol"],
+        "strategy": split_info["strategy"], "fold": split_info["fold"], "n_folds": split_info["n_folds"],
         "leaky": split_info["leaky"], "n_test": int(len(test)),
         **({"threshold": threshold} if threshold is not None else {}), **scored,
     }
@@ -69,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     per_speaker: dict[str, list[tuple]] = {}
     for row, t, q in zip(test_rows, y_true, y_pred):
         per_speaker.setdefault(row["speaker"], []).append((t, q))
-    headline_fn = evaluation.metrics.headline_for(task, y_true)[1]
+    headline_fn = metrics.headline_for(task, y_true)[1]
     with storage.atomic_outputs(args.out / "eval.json", args.out / "predictions.csv",
                                 args.out / "per_speaker.csv") as tmp:
         tmp[0].write_text(json.dumps(summary, indent=2) + "\n")
@@ -79,12 +86,11 @@ def main(argv: list[str] | None = None) -> None:
                                         "copy": r["copy"], "actual": a, "predicted": q,
                                         **{name: round(float(values[i]), 5) for name, values in extra.items()}}
                                        for i, (r, a, q) in enumerate(zip(test_rows, actual, predicted))))
-        corpus.write_manifest(tmp[2], ({"speaker": s, "n": len(pairs),
-                                        "headline": round(float(headline_fn(*map(np.array, zip(*pairs)))), 4)}
+        corpus.write_manifest(tmp[2], ({"speaker": s, "n": len(pairs), "headline": per_speaker_value(headline_fn, pairs)}
                                        for s, pairs in sorted(per_speaker.items())))
     head = summary["headline"]
-    stage.log.info("evaluate: %s %s = %.3f (95%% CI %.3f-%.3f, %s) on %d test clips%s", task, head["metric"],
-                   head["value"], *head["ci95"], head["ci_method"], len(test),
+    stage.log.info("evaluate: %s %s = %.3f (95%% CI %s, %s) on %d test clips%s", task, head["metric"],
+                   head["value"], evaluation.ci_text(head["ci95"]), head["ci_method"], len(test),
                    " [LEAKY protocol]" if split_info["leaky"] else "")
 
 

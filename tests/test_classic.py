@@ -88,6 +88,9 @@ def test_aggregate_folds_mean_and_std():
     stats = evaluation.aggregate_folds([{"a": 1.0, "b": 0.0}, {"a": 3.0, "b": 0.0}, {"a": 5.0, "b": 3.0}])
     assert stats["mean"] == {"a": 3.0, "b": 1.0}
     assert stats["std"]["a"] == pytest.approx(2.0) and stats["std"]["b"] == pytest.approx(np.sqrt(3.0))
+    # ROC AUC of a one-class fold is undefined (None): averaged over the folds that define it
+    partial = evaluation.aggregate_folds([{"a": 1.0}, {"a": None, "b": 2.0}, {"a": 3.0}])
+    assert partial["mean"] == {"a": 2.0, "b": 2.0} and partial["std"]["b"] is None
 
 
 def test_preprocessing_uses_training_clips_only():

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import f1_score, roc_auc_score
 
-from singaffect import metrics, splits
+from singaffect import evaluation, metrics, splits
 
 settings.register_profile("singaffect", deadline=None, max_examples=150)  # shared, loaded CI machines
 settings.load_profile("singaffect")
@@ -111,9 +111,10 @@ def test_threshold_is_chosen_on_val_and_applied_to_test() -> None:
     val_true, val_scores = np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.3, 0.4])
     # test at 0.3 predicts [0, 1, 1, 0]: recall 1/2 each -> BA 1/2 (at 0.35, tuned on test, it would be 3/4)
     y_true, scores = np.array([0, 1, 0, 1]), np.array([0.25, 0.35, 0.31, 0.29])
-    values = metrics.binary_metrics(y_true, scores, val_true, val_scores)
-    assert values == {"roc_auc": pytest.approx(3 / 4), "balanced_accuracy": pytest.approx(1 / 2),
-                      "threshold": 0.3, "threshold_source": "val"}
+    threshold = evaluation.val_threshold(val_true, val_scores)
+    assert threshold == 0.3
+    assert metrics.balanced_accuracy(y_true, evaluation.decisions(scores, threshold)) == pytest.approx(1 / 2)
+    assert metrics.roc_auc(y_true, scores) == pytest.approx(3 / 4)
 
 
 def test_threshold_ties_take_the_smallest_val_score() -> None:
@@ -124,18 +125,11 @@ def test_threshold_ties_take_the_smallest_val_score() -> None:
 
 @pytest.mark.parametrize("val_true, val_scores", [([], []), ([1, 1, 1], [0.2, 0.9, 0.4]), ([0], [0.3])])
 def test_empty_or_one_class_val_falls_back_to_half(val_true: list, val_scores: list) -> None:
-    values = metrics.binary_metrics(np.array([0, 1, 0, 1]), np.array([0.2, 0.7, 0.6, 0.4]),
-                                    np.array(val_true), np.array(val_scores))
-    assert values["threshold"] == 0.5 and values["threshold_source"] == "default"
-    assert values["balanced_accuracy"] == pytest.approx(1 / 2)  # predicts [0, 1, 1, 0]
-
-
-def test_binary_metrics_refuses_a_non_binary_test_target() -> None:
-    val = (np.array([0, 1]), np.array([0.1, 0.9]))
-    with pytest.raises(ValueError, match="0 and 1"):
-        metrics.binary_metrics(np.array([1, 1]), np.array([0.2, 0.3]), *val)
-    with pytest.raises(ValueError, match="items"):
-        metrics.binary_metrics(np.array([0, 1]), np.array([0.2]), *val)
+    assert metrics.best_threshold(np.array(val_true), np.array(val_scores)) is None
+    threshold = evaluation.val_threshold(np.array(val_true), np.array(val_scores))
+    assert threshold == 0.5
+    decided = evaluation.decisions(np.array([0.2, 0.7, 0.6, 0.4]), threshold)
+    assert metrics.balanced_accuracy(np.array([0, 1, 0, 1]), decided) == pytest.approx(1 / 2)  # [0, 1, 1, 0]
 
 
 def test_emotion_floor_scores_by_the_training_mean_of_the_emotion() -> None:
@@ -149,13 +143,6 @@ def test_emotion_floor_scores_by_the_training_mean_of_the_emotion() -> None:
 
 
 # --- headline ---------------------------------------------------------------------------------
-
-def test_headline_functions() -> None:
-    name, fn = metrics.HEADLINE["emotion"]
-    assert name == "accuracy" and fn(C_TRUE, C_PRED) == pytest.approx(4 / 6)
-    name, fn = metrics.HEADLINE["enthusiasm"]
-    assert name == "pearson_r" and fn(Y_TRUE, Y_PRED) == pytest.approx(metrics.pearson(Y_TRUE, Y_PRED))
-
 
 def test_headline_for_picks_by_task_and_target() -> None:
     name, fn = metrics.headline_for("emotion", C_TRUE)
@@ -188,7 +175,7 @@ def _noisy_classes(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def test_bootstrap_ci_contains_estimate_and_is_seeded() -> None:
     y_true, y_pred = _noisy_classes(120)
-    _, accuracy = metrics.HEADLINE["emotion"]
+    accuracy = metrics.accuracy
     point = accuracy(y_true, y_pred)
     low, high = metrics.bootstrap_ci(accuracy, y_true, y_pred, n_resamples=300, seed=3)
     assert 0.0 <= low < point < high <= 1.0

@@ -119,13 +119,13 @@ def test_enthusiasm_rows_with_a_0_1_target_compare_roc_auc_of_the_scores(repo, c
     assert calls[0]["y_true"].dtype.kind == "f" and calls[0]["pred_a"].dtype.kind == "f"
 
 
-def test_clusters_follow_the_split_strategy_and_fall_back_to_speaker(repo, calls):
+def test_clusters_follow_the_split_strategy_and_refuse_a_missing_column(repo, calls):
     record_pair(repo, emotion_rows(3), emotion_rows(4), metrics(strategy="group"), metrics(strategy="group"))
     assert json.loads(results.compare(repo / "results", "CNN", "MLP").read_text())["clusters_by"] == "group"
     record_pair(repo, emotion_rows(3, group=False), emotion_rows(4, group=False), metrics(strategy="group"),
-                metrics(strategy="group"))  # older predictions without a group column
-    stored = json.loads(results.compare(repo / "results", "CNN", "MLP").read_text())
-    assert stored["clusters_by"] == "speaker" and stored["n_clusters"] == 8
+                metrics(strategy="group"))  # older predictions without a group column: no silent speaker fallback
+    with pytest.raises(results.ResultsError, match="no 'group' column"):
+        results.compare(repo / "results", "CNN", "MLP")
 
 
 def test_different_clip_sets_or_targets_are_not_a_paired_comparison(repo, calls):
