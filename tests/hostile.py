@@ -31,9 +31,9 @@ def base_ravdess(root: Path) -> int:
 
 
 def base_evaluation(root: Path) -> int:
-    """A healthy lab corpus with ``Evaluation.txt`` (4 singers x 2 songs x 2 styles)."""
-    synth.write_evaluation_corpus(root, seconds=0.5, sample_rate=RATE)
-    return 16
+    """A healthy lab corpus with ``Evaluation.txt`` (4 singers x 2 songs x 2 styles x 2 takes x 2 parts)."""
+    manifest = synth.write_evaluation_corpus(root, seconds=0.5, sample_rate=RATE)
+    return len(manifest.read_text().splitlines())
 
 
 def base_csv(root: Path) -> int:
@@ -44,7 +44,7 @@ def base_csv(root: Path) -> int:
         name, score = line.split()
         lines.append(f"{name},{name.split('_')[1]},{name.split('_')[2]},{score}")
     (root / "manifest.csv").write_text("\n".join(lines) + "\n")
-    return 16
+    return len(lines) - 1
 
 
 CORPORA: dict[str, tuple[Callable[[Path], int], str]] = {

@@ -69,15 +69,15 @@ def test_list_ravdess_on_synthetic_corpus(ravdess_corpus: Path) -> None:
     assert first.clip_id == "03-02-01-01-01-01-01"
     assert (first.speaker, first.emotion, first.intensity, first.enthusiasm) == ("01", "neutral", "normal", 0.0)
     assert {c.speaker for c in clips} == {"01", "02", "03", "04"}
-    assert sum(c.intensity == "strong" for c in clips) == 4 * 5 * 2
+    assert sum(c.intensity == "strong" for c in clips) == 4 * 5 * 2 * 2
 
 
 def test_list_ravdess_ignores_non_audio_files(tmp_path: Path) -> None:
     synth.write_ravdess_corpus(tmp_path, actors=(1,), emotions=("03",), statements=("01",))
     (tmp_path / "README.txt").write_text("not audio")
     (tmp_path / "Actor_01" / "notes.md").write_text("not audio")
-    assert [c.clip_id for c in corpus.list_clips("ravdess", tmp_path)] == ["03-02-03-01-01-01-01",
-                                                                           "03-02-03-02-01-01-01"]
+    assert [c.clip_id for c in corpus.list_clips("ravdess", tmp_path)] == [
+        "03-02-03-01-01-01-01", "03-02-03-01-01-02-01", "03-02-03-02-01-01-01", "03-02-03-02-01-02-01"]
 
 
 def test_list_ravdess_bad_name_names_the_file(tmp_path: Path) -> None:

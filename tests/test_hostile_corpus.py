@@ -71,8 +71,8 @@ def test_skip_policy_records_the_file_and_goes_on(case, tmp_path, capsys):
 
 def test_skip_policy_fails_above_max_rejected_fraction(tmp_path, capsys):
     case = next(c for c in hostile.REJECTED if c.name == "text_named_wav")
-    repo, named, n_good = make_repo(tmp_path, case, **{"data.on_error": "skip", "data.max_rejected_fraction": 0.05})
-    assert 1 / (n_good + 1) > 0.05
+    repo, named, n_good = make_repo(tmp_path, case, **{"data.on_error": "skip", "data.max_rejected_fraction": 0.02})
+    assert 1 / (n_good + 1) > 0.02
     assert tinyrepo.run_stage(repo, "raw") == 1
     errors, err = error_lines(capsys)
     assert len(errors) == 1, err

@@ -92,3 +92,22 @@ def test_repro_then_cached_then_split_change(repo: Path) -> None:
     with (repo / "metrics/per_speaker.csv").open() as handle:
         assert [row["speaker"] for row in csv.DictReader(handle)] == ["04"]
     assert "Data and pipelines are up to date" in dvc(repo, "status", "--with-deps", TARGET)
+
+    # 4. enthusiasm on the binary intensity target, under the seed's leaky row-level split:
+    #    AUC headline with a clustered CI, a val-chosen threshold, the emotion floor beside it,
+    #    and the copy-0 test rows scored apart
+    dvc(repo, "exp", "run", "-S", "split.strategy=random", "-S", "train.task=enthusiasm", TARGET)
+    enthusiasm = read_json(repo / "metrics/eval.json")
+    assert enthusiasm["task"] == "enthusiasm" and enthusiasm["leaky"] is True
+    assert enthusiasm["headline"]["metric"] == "roc_auc"
+    assert enthusiasm["headline"]["ci_method"] == "cluster bootstrap over group"
+    assert {"pearson_r", "ccc", "roc_auc", "balanced_accuracy", "threshold"} <= set(enthusiasm)
+    floor = enthusiasm["floor"]
+    assert floor["name"] == "emotion label only" and floor["metric"] == "roc_auc"
+    assert set(floor["difference"]) >= {"difference", "ci95", "excludes_zero"}
+    originals = enthusiasm["test_originals"]
+    assert 0 < originals["n_test"] < enthusiasm["n_test"] and originals["headline"]["metric"] == "roc_auc"
+    with (repo / "metrics/predictions.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == enthusiasm["n_test"] and {"group", "decision", "floor"} <= set(rows[0])
+    assert {row["decision"] for row in rows} <= {"0", "1"}
