@@ -226,6 +226,34 @@ def guard_numba() -> None:
         sys.meta_path.insert(0, _GuardOnImport())
 
 
+def release_workers(timeout: float = 10.0) -> None:
+    """Stop joblib's workers and loky's resource tracker now, after a parallel map failed.
+
+    Workers killed mid-task leave semaphores and folders to loky's tracker, which would
+    clean them up (with warnings, in CI even tracebacks) only after the stage had printed
+    its one error line and exited. Shutting the executor down, running the pending
+    multiprocessing finalizers and stopping the tracker here puts that noise before the
+    error line. Uses loky and multiprocessing internals, each step skipped if absent.
+    """
+    import gc
+    import multiprocessing.util
+
+    executor_module = sys.modules.get("joblib.externals.loky.reusable_executor")
+    tracker_module = sys.modules.get("joblib.externals.loky.backend.resource_tracker")
+    with contextlib.suppress(Exception):
+        executor = getattr(executor_module, "_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=True, kill_workers=True)
+            executor_module._executor = None
+    gc.collect()
+    with contextlib.suppress(Exception):
+        multiprocessing.util._run_finalizers(0)  # releases the executor's semaphores while the tracker listens
+    with contextlib.suppress(Exception):
+        tracker = getattr(tracker_module, "_resource_tracker", None)
+        if tracker is not None and getattr(tracker, "_fd", None) is not None:
+            tracker._stop(wait_timeout=timeout)
+
+
 def effective_jobs(n_jobs: int) -> int:
     """``n_jobs`` with ``-1`` meaning every core."""
     if n_jobs in (-1, 0):
@@ -250,6 +278,10 @@ def ordered_map(func: Callable[..., Any], work: Iterable[tuple], n_jobs: int) ->
     try:
         yield from parallel(delayed(func)(*item) for item in work)
     except TerminatedWorkerError as error:
+        release_workers()
         raise WorkerDiedError(
             f"a worker process was killed (segfault or out of memory); if this repeats, delete numba's "
             f"cache {numba_cache_dir()} and rerun, or lower compute.n_jobs") from error
+    except Exception:
+        release_workers()  # e.g. a damaged numba cache raised in a worker
+        raise

@@ -174,5 +174,33 @@ def test_a_killed_worker_is_one_error_line_naming_the_cache() -> None:
     assert str(compute.numba_cache_dir()) in str(info.value) and "\n" not in str(info.value)
 
 
+LEAKING_STAGE = """
+import os, signal
+from singaffect import compute, stage
+
+
+def leak_and_die(i):
+    from joblib.externals.loky.backend import resource_tracker
+    resource_tracker.register(f"/singaffect-test-leak-{os.getpid()}", "semlock")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def main():
+    list(compute.ordered_map(leak_and_die, [(1,), (2,)], 2))
+
+
+stage.run(main)
+"""
+
+
+def test_the_error_line_comes_after_the_workers_shutdown_warnings(tmp_path: Path) -> None:
+    # A killed worker leaves resources to loky's tracker, whose warnings printed after the
+    # error once the stage had exited (seen in CI); the error line must stay last.
+    done = run(["-c", LEAKING_STAGE], tmp_path / "cache")
+    assert done.returncode == 1, done.stderr[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: a worker process was killed"), lines[-6:]
+    assert sum(line.startswith("error:") for line in lines) == 1
+
 if __name__ == "__main__":
     extract_tables(Path(sys.argv[1]), Path(sys.argv[2]))
