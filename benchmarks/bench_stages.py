@@ -6,7 +6,7 @@ On a fixed subset of the RAVDESS song corpus (``--actors``), this
 1. builds a throwaway copy of the pipeline (dvc.yaml, params.yaml, stages/, singaffect/)
    in ``benchmarks/work/<run>/`` with its own copy of the chosen clips, ``git init`` and
    ``dvc init``;
-2. runs each stage script directly (``python stages/X.py``, so DVC's hashing is not in the
+2. runs each stage script directly (``python -m stages.X``, so DVC's hashing is not in the
    stage numbers): wall time, clips/s, peak RSS of the whole process tree (joblib/loky
    workers included), output size; then one full ``dvc repro`` and one no-op ``dvc repro``;
 3. runs ``seed_baseline.py`` (the seed's one-process, lists-in-memory approach) on the same
@@ -37,9 +37,8 @@ import psutil
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from singaffect import corpus  # noqa: E402
+from singaffect import corpus
 
 DATA_STAGES = ("raw", "augment", "pad", "mel", "split")
 TRAIN_STAGES = ("train", "evaluate")
@@ -259,7 +258,7 @@ def render(report: dict[str, Any]) -> str:
         f"(augment.copies={report['copies']}), compute.n_jobs={report['n_jobs']}, "
         f"compute.chunk_size={report['chunk_size']}, corpus files {report['link']}",
         "",
-        "### Our pipeline, stage scripts run directly (`python stages/X.py`)",
+        "### Our pipeline, stage scripts run directly (`python -m stages.X`)",
         "",
         row("stage", "wall s", "CPU s", "clips/s", "peak RSS MiB", "output MiB", "processes"),
         row("---", "---:", "---:", "---:", "---:", "---:", "---:"),
@@ -377,7 +376,7 @@ def main(argv: list[str] | None = None) -> None:
 
     stages = []
     for name in DATA_STAGES + (TRAIN_STAGES if args.with_train else ()):
-        m = measure(name, [sys.executable, f"stages/{name}.py"], run_dir, env, logs / f"{name}.log", args.interval)
+        m = measure(name, [sys.executable, "-m", f"stages.{name}"], run_dir, env, logs / f"{name}.log", args.interval)
         check(m, logs / f"{name}.log")
         m.output_bytes = sum(path_bytes(run_dir / p) for p in outputs[name])
         print(f"  {name:9s} {m.wall_s:8.2f} s  peak {mib(m.peak_rss_bytes):>8s} MiB", flush=True)

@@ -686,7 +686,7 @@ def comparison_sentence(comparison: dict[str, Any]) -> str:
 
 
 NOTES = (
-    "Generated from `results/` by `python scripts/results_table.py`; do not edit by hand. "
+    "Generated from `results/` by `singaffect results`; do not edit by hand. "
     "Headline: accuracy (emotion), ROC AUC (0/1 enthusiasm target) or Pearson r (graded target) on the "
     "test clips of the row's first run, with its 95 % interval and how it was computed (a cluster "
     "bootstrap resamples whole speakers or recording groups; no method named: clips resampled); "
@@ -695,14 +695,14 @@ NOTES = (
     "Floor (enthusiasm): the emotion label alone as the score, and the system minus the floor with its "
     "paired interval. Leaky rows train on augmented copies of their test recordings. "
     "Command and commit: each run's exact command and the commit holding its metrics "
-    "(`python scripts/results_table.py --rerun LABEL` runs it again and compares)."
+    "(`singaffect results --rerun LABEL` runs it again and compares)."
 )
 
 
 def render(entries: list[dict[str, Any]], comparisons: list[dict[str, Any]] | None = None) -> str:
     """The markdown table of ``entries``, its notes and one sentence per paired comparison."""
     if not entries:
-        return ("_No results recorded yet: `python scripts/results_table.py --add LABEL --rev COMMIT "
+        return ("_No results recorded yet: `singaffect results --add LABEL --rev COMMIT "
                 "--command \"dvc exp run ...\"`._")
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for entry in entries:
@@ -717,7 +717,7 @@ def render(entries: list[dict[str, Any]], comparisons: list[dict[str, Any]] | No
     text = "\n".join(lines) + "\n\n" + NOTES
     if comparisons:
         sentences = [f"- {comparison_sentence(c)}" for c in comparisons]
-        text += ("\n\nPaired comparisons (same test clips, `python scripts/results_table.py --compare A B`; "
+        text += ("\n\nPaired comparisons (same test clips, `singaffect results --compare A B`; "
                  f"\"beats\" needs the interval to exclude 0 and {MIN_RUNS_FOR_CLAIM} seeds a side):\n\n"
                  + "\n".join(sentences))
     return text

@@ -1,15 +1,12 @@
 """augment: original + augment.copies audiomentations copies per clip -> data/augmented/."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tqdm import tqdm
 
-from tqdm import tqdm  # noqa: E402
-
-from singaffect import augmentation, corpus, params, stage, storage  # noqa: E402
-from singaffect.compute import ordered_map  # noqa: E402
+from singaffect import augmentation, corpus, params, stage, storage
+from singaffect.compute import ordered_map
 
 RAW = Path("data/raw")
 OUT = Path("data/augmented")

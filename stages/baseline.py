@@ -5,9 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from singaffect import classic, corpus, evaluation, params, stage, storage  # noqa: E402
+from singaffect import classic, corpus, evaluation, params, stage, storage
 
 FEATURES = Path("data/handcrafted/features.h5")
 MANIFEST = Path("data/raw/manifest.csv")

@@ -11,10 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from singaffect import corpus, evaluation, params, splits, stage, storage  # noqa: E402
-from singaffect.errors import SingaffectError  # noqa: E402
+from singaffect import corpus, evaluation, params, splits, stage, storage
+from singaffect.errors import SingaffectError
 
 FOLDS = Path("metrics/cv")
 OUT = Path("metrics/cv/cnn.json")

@@ -8,12 +8,10 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from singaffect import corpus, evaluation, metrics, params, stage, storage, training  # noqa: E402
-from singaffect.models import load_model  # noqa: E402
+from singaffect import corpus, evaluation, metrics, params, stage, storage, training
+from singaffect.models import load_model
 
 MEL = Path("data/mel/mel.h5")
 MANIFEST = Path("data/augmented/manifest.csv")

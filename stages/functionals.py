@@ -1,12 +1,9 @@
 """functionals: seed 2's 386 per-clip features of the original clips -> data/functionals/features.h5."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from singaffect import corpus, functionals, params, stage  # noqa: E402
+from singaffect import corpus, functionals, params, stage
 
 RAW = Path("data/raw")
 OUT = Path("data/functionals/features.h5")

@@ -1,12 +1,9 @@
 """handcrafted: loudness, fall-down and vibrato (pYIN) of the original clips -> data/handcrafted/features.h5."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from singaffect import baseline_features, corpus, functionals, params, stage  # noqa: E402
+from singaffect import baseline_features, corpus, functionals, params, stage
 
 RAW = Path("data/raw")
 OUT = Path("data/handcrafted/features.h5")

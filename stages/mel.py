@@ -2,16 +2,13 @@
 plus PNGs of a normal and a strong take of one line -> plots/mel_examples/."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import h5py
+from tqdm import tqdm
 
-import h5py  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from singaffect import corpus, features, params, plots, stage, storage  # noqa: E402
-from singaffect.compute import ordered_map  # noqa: E402
+from singaffect import corpus, features, params, plots, stage, storage
+from singaffect.compute import ordered_map
 
 PADDED = Path("data/padded/audio.h5")
 MANIFEST = Path("data/augmented/manifest.csv")

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
+from tqdm import tqdm
 
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from singaffect import audio_io, corpus, features, params, stage, storage  # noqa: E402
+from singaffect import audio_io, corpus, features, params, stage, storage
 
 AUGMENTED = Path("data/augmented")
 OUT = Path("data/padded/audio.h5")

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tqdm import tqdm
 
-from tqdm import tqdm  # noqa: E402
-
-from singaffect import audio_io, corpus, params, stage, storage  # noqa: E402
-from singaffect.compute import ordered_map  # noqa: E402
+from singaffect import audio_io, corpus, params, stage, storage
+from singaffect.compute import ordered_map
 
 OUT = Path("data/raw")
 REPORT = Path("metrics/raw.json")

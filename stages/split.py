@@ -9,9 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from singaffect import corpus, params, splits, stage, storage  # noqa: E402
+from singaffect import corpus, params, splits, stage, storage
 
 MANIFEST = Path("data/augmented/manifest.csv")
 OUT = Path("data/split")

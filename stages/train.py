@@ -10,14 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import h5py
+import numpy as np
 
-import h5py  # noqa: E402
-import numpy as np  # noqa: E402
-
-from singaffect import corpus, params, stage, storage, training  # noqa: E402
-from singaffect.corpus import EMOTIONS  # noqa: E402
-from singaffect.models import build_cnn, normaliser, save_model  # noqa: E402
+from singaffect import corpus, params, stage, storage, training
+from singaffect.corpus import EMOTIONS
+from singaffect.models import build_cnn, normaliser, save_model
 
 MEL = Path("data/mel/mel.h5")
 MANIFEST = Path("data/augmented/manifest.csv")

@@ -144,7 +144,7 @@ def test_killed_training_leaves_no_model_and_repro_retrains_to_the_same_result(p
     wait_for(lambda: epoch_logged.exists() and len(epoch_logged.read_text().splitlines()) >= 2,
              dvc, "the first epoch was logged")
     running = [p for p in psutil.Process(dvc.pid).children(recursive=True)
-               if any("stages/train.py" in part for part in p.cmdline())]
+               if any("stages.train" in part for part in p.cmdline())]
     # DVC runs the cmd through /bin/sh; dash (Debian's sh) forks python instead of exec'ing it,
     # so the shell matches too: kill the innermost one, the interpreter that trains.
     stage = [p for p in running if not any(q.ppid() == p.pid for q in running)]

@@ -2,7 +2,7 @@
 
 Stages run in-process (``tinyrepo.run_stage``: the stage's ``main`` through
 ``singaffect.stage.run`` with the tiny repo as working directory), which is what
-``python stages/raw.py`` does, without paying the imports once per case.
+``python -m stages.raw`` does, without paying the imports once per case.
 """
 from __future__ import annotations
 

@@ -21,15 +21,15 @@ def _stats(n_mels: int) -> dict:
 
 @pytest.mark.parametrize("preset", sorted(p.stem for p in (ROOT / "presets").glob("*.yaml")))
 def test_every_preset_is_valid_params(preset: str) -> None:
-    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "preset.py"), preset],
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run([sys.executable, "-m", "singaffect", "preset", preset],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()
     assert out[0] == "-S" and len(out) % 2 == 0
     assert all("=" in arg for arg in out[1::2])
 
 
 def test_seed_preset_is_the_published_protocol() -> None:
-    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "preset.py"), "seed_enthusiasm"],
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run([sys.executable, "-m", "singaffect", "preset", "seed_enthusiasm"],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()
     settings = dict(arg.split("=", 1) for arg in out[1::2])
     assert settings["train.model"] == "seed_cnn"
     assert settings["split.strategy"] == "random"  # the leaky row-level split
@@ -37,8 +37,8 @@ def test_seed_preset_is_the_published_protocol() -> None:
 
 
 def test_unknown_preset_and_override_key_fail_clearly() -> None:
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "preset.py"), "no_such"],
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "singaffect", "preset", "no_such"],
+                            capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 1 and "unknown preset 'no_such'" in result.stderr
     with pytest.raises(ParamsError, match="did you mean 'train.epochs'"):
         apply_overrides(load(ROOT / "params.yaml"), {"train.epoch": 3})

@@ -191,7 +191,7 @@ def test_plan_of_a_repro_runs_at_the_commit_itself_with_every_stage_forced(histo
 
 
 @pytest.mark.parametrize("command, message", [
-    ("python stages/train.py", "only 'dvc repro ...' and 'dvc exp run ...'"),
+    ("python -m stages.train", "only 'dvc repro ...' and 'dvc exp run ...'"),
     ("dvc exp run -S train.seed=0,1,2", "is a sweep"),
     ("dvc exp run --run-all", "does not produce a run"),
     ("dvc exp run --frobnicate", "unknown dvc exp run option"),

@@ -5,15 +5,13 @@ are shared by the other tests/test_results_*.py files.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
-from singaffect import results
+from singaffect import cli, results
 
 README = """# singaffect
 
@@ -30,11 +28,6 @@ Kept.
 """
 
 
-def script():
-    spec = importlib.util.spec_from_file_location("results_table", ROOT / "scripts" / "results_table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def git(repo: Path, *args: str) -> str:
@@ -87,7 +80,7 @@ def workspace(tmp_path):
 
 
 def run(workspace, *argv) -> int:
-    return script().main([*argv, "--results", str(workspace / "results"), "--readme", str(workspace / "README.md")])
+    return cli.main(["results", *argv, "--results", str(workspace / "results"), "--readme", str(workspace / "README.md")])
 
 
 def table_rows(workspace) -> list[str]:

@@ -131,4 +131,4 @@ def test_the_real_registry_cites_commits_of_main_that_hold_its_metrics():
 def test_the_real_readme_table_is_generated_from_results():
     readme = (ROOT / "README.md").read_text()
     assert results.update_readme(readme, results.table(ROOT / "results")) == readme, (
-        "README results table is out of date: run python scripts/results_table.py")
+        "README results table is out of date: run singaffect results")

@@ -169,7 +169,7 @@ def load_stage(name: str, repo: Path | None = None):
 
 
 def run_stage(repo: Path, name: str) -> int:
-    """Run stage ``name`` in-process with ``repo`` as working directory, as ``python stages/<name>.py``
+    """Run stage ``name`` in-process with ``repo`` as working directory, as ``python -m stages.<name>``
     would (through ``singaffect.stage.run``); returns the exit status (0 or 1)."""
     from singaffect import stage
 
