@@ -39,13 +39,13 @@ class Spec:
             raise ParamsError(f"params key '{key}': expected {names}, got {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ParamsError(f"params key '{key}': {value!r} is not a finite number")
-        if self.choices is not None and value not in self.choices:
+        if self.choices is not None and not isinstance(value, list) and value not in self.choices:
             raise ParamsError(f"params key '{key}': {value!r} is not one of {list(self.choices)}")
         if self.low is not None and value < self.low:
             raise ParamsError(f"params key '{key}': {value!r} is below the minimum {self.low}")
         if self.high is not None and value > self.high:
             raise ParamsError(f"params key '{key}': {value!r} is above the maximum {self.high}")
-        if self.item is not None:
+        if self.item is not None and isinstance(value, list):
             for element in value:
                 if not isinstance(element, self.item) or isinstance(element, bool):
                     raise ParamsError(f"params key '{key}': element {element!r} has the wrong type")
@@ -91,10 +91,10 @@ SCHEMA: dict[str, Any] = {
         "seed": Spec(int, 0),
         "val_fraction": Spec(float, 0.0, 0.9),
         "test_fraction": Spec(float, 0.0, 0.9),
-        "test_speakers": Spec(list, item=(int, str)),
-        "val_speakers": Spec(list, item=(int, str)),
+        "test_speakers": Spec((list, str), choices=("auto",), item=(int, str)),  # a list, or auto
+        "val_speakers": Spec((list, str), choices=("auto",), item=(int, str)),
         "final_check_speakers": Spec(list, item=(int, str)),
-        "train_statement": Spec(int, 1, 99),
+        "train_statement": Spec((int, str, list), item=(int, str)),  # a song number or name, or a list
         "n_folds": Spec(int, 2, 1000),
         "fold": Spec(int, 0, 999),
     },

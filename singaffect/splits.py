@@ -152,11 +152,53 @@ def _originals_only(rows: Sequence[Row], side_of_group: dict[str, str]) -> np.nd
     return sides
 
 
+AUTO = "auto"
+
+
+def _score_of(stratum: str) -> float:
+    """The numeric score in a ``score=x`` stratum (private corpora); 0 for label strata."""
+    return float(stratum.split("=", 1)[1]) if stratum.startswith("score=") else 0.0
+
+
+def auto_speakers(rows: Sequence[Row], fraction: float, exclude: set[str], seed: int, salt: int) -> set[str]:
+    """A seeded set of ``round(fraction * n)`` speakers (at least one), stratified by mean score.
+
+    Speakers (minus ``exclude``) are ordered by their mean score, ties broken at random,
+    and one is drawn from each of as many equal bins: the chosen singers span the score
+    range as the corpus does. Corpora with labels, not scores, get a seeded random draw.
+    """
+    rng = np.random.default_rng((seed, salt))
+    scores: dict[str, list[float]] = {}
+    for row in rows:
+        key = speaker_key(row.speaker)
+        if key not in exclude and row.copy == 0:
+            scores.setdefault(key, []).append(_score_of(row.stratum))
+    speakers = sorted(scores)
+    if not speakers:
+        return set()
+    ties = rng.permutation(len(speakers))
+    ordered = [s for _, _, s in sorted(zip([float(np.mean(scores[s])) for s in speakers], ties, speakers))]
+    count = min(len(ordered), max(1, int(round(fraction * (len(ordered) + len(exclude))))))
+    return {str(bin_[rng.integers(len(bin_))]) for bin_ in np.array_split(np.array(ordered, dtype=object), count)
+            if len(bin_)}
+
+
 def _speaker_sets(rows: Sequence[Row], params: dict) -> tuple[set[str], set[str]]:
-    """The test and validation speakers of ``params``, checked against the corpus."""
-    test = {speaker_key(s) for s in params["test_speakers"]}
-    val = {speaker_key(s) for s in params["val_speakers"]}
+    """The test and validation speakers of ``params``, checked against the corpus.
+
+    ``auto`` draws them (``auto_speakers``): ``split.test_fraction`` and ``split.val_fraction``
+    of the speakers, seeded by ``split.seed``; split.json lists who was drawn.
+    """
     present = {speaker_key(r.speaker) for r in rows}
+    explicit = {key: {speaker_key(s) for s in params[key]} for key in ("test_speakers", "val_speakers")
+                if params[key] != AUTO}
+    test = explicit.get("test_speakers")
+    if test is None:
+        test = auto_speakers(rows, params["test_fraction"], explicit.get("val_speakers", set()) & present,
+                             params["seed"], 1)
+    val = explicit.get("val_speakers")
+    if val is None:
+        val = auto_speakers(rows, params["val_fraction"], test & present, params["seed"], 2)
     for key, chosen in (("split.test_speakers", test), ("split.val_speakers", val)):
         if not chosen & present:
             raise SplitError(f"params key {key}: none of {sorted(chosen)} is a speaker of this corpus "
@@ -166,12 +208,20 @@ def _speaker_sets(rows: Sequence[Row], params: dict) -> tuple[set[str], set[str]
     return test, val
 
 
-def _train_statement_rows(rows: Sequence[Row], params: dict) -> tuple[str, list[Row]]:
-    train_statement = speaker_key(params["train_statement"])
-    in_train = [r for r in rows if speaker_key(r.statement) == train_statement]
-    if not in_train:
-        raise SplitError(f"params key split.train_statement: no clip has statement/song {train_statement}")
-    return train_statement, in_train
+def train_songs(value: int | str | list) -> set[str]:
+    """The songs (statements) ``split.train_statement`` names: one number or name, or a list."""
+    return {speaker_key(v) for v in (value if isinstance(value, list) else [value])}
+
+
+def _train_statement_rows(rows: Sequence[Row], params: dict) -> tuple[set[str], list[Row]]:
+    """The training songs of ``params`` (each checked against the corpus) and their rows."""
+    wanted = train_songs(params["train_statement"])
+    present = {speaker_key(r.statement) for r in rows}
+    missing = sorted(wanted - present)
+    if missing or not wanted:
+        raise SplitError(f"params key split.train_statement: no clip has statement/song "
+                         f"{', '.join(missing) or '(an empty list)'} (songs: {', '.join(sorted(present))})")
+    return wanted, [r for r in rows if speaker_key(r.statement) in wanted]
 
 
 def _make_split(rows: Sequence[Row], params: dict) -> Split:
@@ -202,11 +252,11 @@ def _make_split(rows: Sequence[Row], params: dict) -> Split:
             side_of.setdefault(row.group, "test")
         sides = _originals_only(rows, side_of)
     elif strategy == "cross_song_new_singers":
-        train_statement, _ = _train_statement_rows(rows, params)
+        trained_songs, _ = _train_statement_rows(rows, params)
         test, val = _speaker_sets(rows, params)
         side_of = {}
         for row in rows:
-            key, trained_song = speaker_key(row.speaker), speaker_key(row.statement) == train_statement
+            key, trained_song = speaker_key(row.speaker), speaker_key(row.statement) in trained_songs
             if key in test and not trained_song:
                 side_of[row.group] = "test"
             elif key in val and trained_song:
@@ -250,6 +300,9 @@ def describe(rows: Sequence[Row], split: Split, params: dict | None = None) -> d
     return {"strategy": split.strategy, "protocol": split.protocol, "leaky": split.leaky,
             "fold": split.fold, "n_folds": split.n_folds, "cluster_unit": split.cluster_unit,
             "groups_crossing_sides": len(crossing_groups(rows, split.sides)),
+            "speakers_drawn_by_auto": [f"split.{key}" for key in ("test_speakers", "val_speakers")
+                                       if (params or {}).get(key) == AUTO
+                                       and split.strategy in ("speaker", "cross_song_new_singers")],
             "final_check_speakers_held_back": sorted({row.speaker for row, h in zip(rows, held_back(rows, params or {}))
                                                       if h}, key=lambda k: (len(k), k)),
             "rows": {side: sides[side]["rows"] for side in SIDES}, "sides": sides}
@@ -329,7 +382,8 @@ def _without_held_back(rows: Sequence[Row], params: dict, build) -> list[Split]:
     held = held_back(rows, params)
     final = {speaker_key(s) for s in params.get("final_check_speakers", [])}
     for key in ("test_speakers", "val_speakers"):
-        shared = sorted(final & {speaker_key(s) for s in params.get(key, [])})
+        listed = params.get(key, [])
+        shared = sorted(final & {speaker_key(s) for s in (listed if isinstance(listed, list) else [])})
         if shared and params["strategy"] in ("speaker", "cross_song_new_singers"):
             raise SplitError(f"params keys split.{key} and split.final_check_speakers share {shared}: "
                              f"final-check actors are held back from every other strategy")

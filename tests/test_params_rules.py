@@ -40,18 +40,24 @@ def rejects(tree: Any, *fragments: str, sections=None) -> str:
 def bad_values(spec: Spec) -> list[tuple[Any, str]]:
     """(value, message fragment) pairs that break ``spec``, one per rule it has."""
     kinds = spec.kind if isinstance(spec.kind, tuple) else (spec.kind,)
-    cases: list[tuple[Any, str]] = [(True, "expected")]  # bool is never a number or a string here
-    if str in kinds:
+    cases: list[tuple[Any, str]] = [(True, "expected"), (None, "expected")]
+    if str in kinds and int not in kinds:
         cases.append((5, "expected"))
-    if int in kinds or float in kinds:
-        cases += [("7", "expected"), (None, "expected"), ([1], "expected")]
+    if (int in kinds or float in kinds) and str not in kinds:
+        cases.append(("7", "expected"))
+    if (int in kinds or float in kinds) and list not in kinds:
+        cases.append(([1], "expected"))
     if int in kinds and float not in kinds:
         cases.append((1.5, "expected"))
     if float in kinds:
         cases += [(float("nan"), "not a finite number"), (float("inf"), "not a finite number")]
     if list in kinds:
-        cases += [("1, 2", "expected"), ([1.5], "wrong type"), ([True], "wrong type")]
-    if spec.choices is not None:
+        cases += [([1.5], "wrong type"), ([True], "wrong type")]
+        if str not in kinds:
+            cases.append(("1, 2", "expected"))
+        elif spec.choices is not None:
+            cases.append(("1, 2", "is not one of"))
+    if spec.choices is not None and str in kinds:
         cases.append(("no-such-choice", "is not one of"))
     if spec.low is not None:
         cases.append((spec.low - 1 if int in kinds and float not in kinds else spec.low - 1e-3, "below the minimum"))
