@@ -6,7 +6,9 @@ params, call these modules and write outputs.
 Importing it first (every stage does) gives numba, and so librosa's kernels, a cache
 folder of our own (a ``NUMBA_CACHE_DIR`` you set wins), so caches that concurrent
 compiles once broke inside site-packages are never read again, and makes numba's
-compiles exclusive between processes (``singaffect.compute.guard_numba``).
+compiles exclusive between processes (``singaffect.compute.guard_numba``). It also
+keeps TensorFlow's start-up INFO lines out of stage output (``TF_CPP_MIN_LOG_LEVEL``,
+unless you set it).
 """
 import os as _os
 
@@ -14,5 +16,6 @@ from singaffect import compute as _compute
 
 __version__ = "0.1.0"
 
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # before any TensorFlow import: INFO lines off
 _os.environ.setdefault("NUMBA_CACHE_DIR", str(_compute.default_numba_cache_dir()))
 _compute.guard_numba()

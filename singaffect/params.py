@@ -107,6 +107,7 @@ SCHEMA: dict[str, Any] = {
         "patience": Spec(int, 0, 10000),
         "seed": Spec(int, 0),
         "normalization": Spec(str, choices=("standard", "minmax")),
+        "calibration": Spec(str, choices=("none", "linear", "isotonic")),
     },
     "compute": {"n_jobs": Spec(int, -1, 256), "chunk_size": Spec(int, 1, 100000)},
     "functionals": {

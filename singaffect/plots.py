@@ -104,6 +104,10 @@ def score_curve(path: Path, result: Any) -> None:
     figure = _figure(8, 3.5)
     axes = figure.add_subplot()
     centres = (result.starts + result.ends) / 2
+    for k, (start, end) in enumerate(zip(result.starts, result.ends)):  # silent windows: shaded, not scored
+        if not result.scored[k]:
+            axes.axvspan(start, end, color="lightgrey", alpha=0.5, label="silent (not scored)" if k == int(
+                np.flatnonzero(~result.scored)[0]) else None)
     if result.task == "enthusiasm":
         axes.plot(centres, result.scores, marker="o", label="window")
         axes.axhline(float(result.mean()), linestyle="--", color="grey", label=f"mean {float(result.mean()):.3f}")

@@ -17,12 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from singaffect import audio_io, features, storage
+from singaffect import audio_io, calibration, features, storage
 from singaffect.errors import SingaffectError
 
 PREPROCESSING_FILE = "preprocessing.json"
 PREPROCESSING_KEYS = ("sample_rate", "n_samples", "n_fft", "hop_length", "n_mels", "task", "classes")
 WINDOWS_PER_BATCH = 32  # bounds memory on hour-long takes
+DEFAULT_SILENCE_RMS = 0.0005  # params.yaml's data.silence_rms, for models saved before it was recorded
+SILENT = "silent"
 
 
 class PredictError(SingaffectError, ValueError):
@@ -42,6 +44,8 @@ class Preprocessing:
     classes: tuple[str, ...]
     mel_dtype: str = "float32"
     audio_dtype: str = "float32"
+    silence_rms: float = DEFAULT_SILENCE_RMS  # windows quieter than this are not scored (data.silence_rms)
+    calibration: dict[str, Any] = field(default_factory=lambda: dict(calibration.IDENTITY))
 
     @property
     def window_seconds(self) -> float:
@@ -70,7 +74,9 @@ def read_preprocessing(model_path: str | Path) -> Preprocessing:
     return Preprocessing(sample_rate=int(raw["sample_rate"]), n_samples=int(raw["n_samples"]),
                          n_fft=int(raw["n_fft"]), hop_length=int(raw["hop_length"]), n_mels=int(raw["n_mels"]),
                          task=raw["task"], classes=tuple(raw["classes"]),
-                         mel_dtype=raw.get("mel_dtype", "float32"), audio_dtype=raw.get("audio_dtype", "float32"))
+                         mel_dtype=raw.get("mel_dtype", "float32"), audio_dtype=raw.get("audio_dtype", "float32"),
+                         silence_rms=float(raw.get("silence_rms", DEFAULT_SILENCE_RMS)),
+                         calibration=raw.get("calibration") or dict(calibration.IDENTITY))
 
 
 def model_file(model_path: str | Path) -> Path:
@@ -104,7 +110,11 @@ def window_starts(total: int, window: int, hop: int) -> list[int]:
 
 @dataclass
 class TakeScores:
-    """Per-window model output for one take; ``scores`` is (windows,) or (windows, classes)."""
+    """Per-window model output for one take; ``scores`` is (windows,) or (windows, classes).
+
+    Silent windows (``status`` ``"silent"``) are not scored: their scores are NaN and they
+    stay out of the take's mean.
+    """
 
     path: str
     task: str
@@ -115,11 +125,16 @@ class TakeScores:
     starts: np.ndarray
     ends: np.ndarray
     scores: np.ndarray
+    status: np.ndarray  # "ok" or "silent" per window
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def scored(self) -> np.ndarray:
+        return self.status == "ok"
+
     def mean(self) -> np.ndarray:
-        """Mean over windows: the take's score, or its mean class probabilities."""
-        return self.scores.mean(axis=0)
+        """Mean over the scored windows: the take's score, or its mean class probabilities."""
+        return self.scores[self.scored].mean(axis=0)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (what ``--json`` prints)."""
@@ -132,43 +147,74 @@ class TakeScores:
         return {
             "file": self.path, "task": self.task, "duration_s": round(self.duration, 4),
             "window_s": round(self.window, 4), "hop_s": round(self.hop, 4), **self.extra,
-            "windows": [{"start_s": round(float(a), 4), "end_s": round(float(b), 4), **entry(s)}
-                        for a, b, s in zip(self.starts, self.ends, self.scores)],
+            "windows": [{"start_s": round(float(a), 4), "end_s": round(float(b), 4), "status": str(status),
+                         **(entry(s) if status == "ok" else {})}
+                        for a, b, s, status in zip(self.starts, self.ends, self.scores, self.status)],
+            "windows_scored": int(self.scored.sum()),
             "mean": entry(self.mean()),
         }
+
+
+def scorable_windows(prep: Preprocessing, samples: np.ndarray, hop_seconds: float | None,
+                     path: str = "") -> tuple[int, np.ndarray, np.ndarray]:
+    """``(hop, starts, status)`` of the windows of ``samples``; a ``PredictError`` when none can be scored.
+
+    Checked before the model is loaded, so silence costs no Keras start-up.
+    """
+    hop_seconds = prep.window_seconds / 2 if hop_seconds is None else hop_seconds
+    if not hop_seconds > 0 or not math.isfinite(hop_seconds):
+        raise PredictError(f"hop must be a positive number of seconds, got {hop_seconds}")
+    rate, name = prep.sample_rate, path or "take"
+    if len(samples) < prep.n_fft:
+        raise PredictError(f"{name}: too short to score ({1000 * len(samples) / rate:.0f} ms; the model needs "
+                           f"at least one {1000 * prep.n_fft / rate:.0f} ms analysis frame)")
+    hop = max(1, int(round(hop_seconds * rate)))
+    starts = np.asarray(window_starts(len(samples), prep.n_samples, hop))
+    status = np.array(["ok" if audio_io.rms(samples[s:s + prep.n_samples]) >= prep.silence_rms else SILENT
+                       for s in starts])
+    if not (status == "ok").any():
+        raise PredictError(f"{name}: silent (RMS below {prep.silence_rms:g}, the pipeline's data.silence_rms, in "
+                           f"every window): nothing to score")
+    return hop, starts, status
 
 
 def score_samples(model: Any, prep: Preprocessing, samples: np.ndarray, hop_seconds: float | None = None,
                   path: str = "") -> TakeScores:
     """Score mono ``samples`` at ``prep.sample_rate`` in windows of ``prep.n_samples``.
 
-    ``hop_seconds`` defaults to half a window.
+    ``hop_seconds`` defaults to half a window. A window whose RMS is below
+    ``prep.silence_rms`` is marked silent and not scored; a take shorter than one STFT
+    frame, or silent throughout, is a ``PredictError``: there is nothing to score.
+    Enthusiasm scores go through the model's validation-fitted calibration.
     """
-    hop_seconds = prep.window_seconds / 2 if hop_seconds is None else hop_seconds
-    if not hop_seconds > 0 or not math.isfinite(hop_seconds):
-        raise PredictError(f"hop must be a positive number of seconds, got {hop_seconds}")
-    hop = max(1, int(round(hop_seconds * prep.sample_rate)))
-    starts = np.asarray(window_starts(len(samples), prep.n_samples, hop))
+    rate = prep.sample_rate
+    hop, starts, status = scorable_windows(prep, samples, hop_seconds, path)
+    scored = starts[status == "ok"]
     outputs = []
-    for a, b in storage.chunk_ranges(len(starts), WINDOWS_PER_BATCH):
+    for a, b in storage.chunk_ranges(len(scored), WINDOWS_PER_BATCH):
         batch = np.stack([features.pad_or_trim(samples[s:s + prep.n_samples], prep.n_samples)[0]
-                          for s in starts[a:b]]).astype(prep.audio_dtype).astype(np.float32)
+                          for s in scored[a:b]]).astype(prep.audio_dtype).astype(np.float32)
         mel = features.log_mel(batch, prep.sample_rate, prep.n_fft, prep.hop_length, prep.n_mels)
         mel = mel.astype(prep.mel_dtype).astype(np.float32)[..., None]
         outputs.append(np.asarray(model.predict(mel, verbose=0), dtype=np.float64))
-    scores = np.concatenate(outputs)
-    scores = scores.reshape(-1) if prep.task == "enthusiasm" else scores
-    rate = prep.sample_rate
+    values = np.concatenate(outputs)
+    if prep.task == "enthusiasm":
+        values = calibration.apply(prep.calibration, values.reshape(-1))
+    scores = np.full((len(starts), *values.shape[1:]), np.nan)
+    scores[status == "ok"] = values
     ends = np.minimum(starts + prep.n_samples, len(samples))
     return TakeScores(path=path, task=prep.task, classes=prep.classes, duration=len(samples) / rate,
                       window=prep.window_seconds, hop=hop / rate, starts=starts / rate, ends=ends / rate,
-                      scores=scores)
+                      scores=scores, status=status,
+                      extra={"calibration": prep.calibration.get("method", "none")} if prep.task == "enthusiasm"
+                      else {})
 
 
 def predict_file(audio_path: str | Path, model_path: str | Path, hop_seconds: float | None = None) -> TakeScores:
     """Decode ``audio_path`` (any rate, any channels) and score it with the model at ``model_path``."""
     prep = read_preprocessing(model_file(model_path))
     samples = audio_io.load_mono(audio_path, prep.sample_rate)
+    scorable_windows(prep, samples, hop_seconds, str(audio_path))
     model = load_model(model_path)
     result = score_samples(model, prep, samples, hop_seconds, path=str(audio_path))
     result.extra["model"] = str(model_path)
@@ -177,17 +223,23 @@ def predict_file(audio_path: str | Path, model_path: str | Path, hop_seconds: fl
 
 def format_table(result: TakeScores) -> str:
     """A fixed-width table: one line per window, then the mean."""
+    silent = int((~result.scored).sum())
     head = (f"{result.path}: {result.duration:.2f} s, {len(result.starts)} window(s) of "
-            f"{result.window:.2f} s, hop {result.hop:.2f} s, task {result.task}")
+            f"{result.window:.2f} s, hop {result.hop:.2f} s, task {result.task}"
+            + (f"; {silent} silent window(s) left out of the mean" if silent else ""))
     if result.task == "enthusiasm":
         lines = [f"{'start':>8} {'end':>8} {'enthusiasm':>11}"]
-        lines += [f"{a:8.2f} {b:8.2f} {s:11.3f}" for a, b, s in zip(result.starts, result.ends, result.scores)]
+        lines += [f"{a:8.2f} {b:8.2f} {s:11.3f}" if ok else f"{a:8.2f} {b:8.2f} {SILENT:>11}"
+                  for a, b, s, ok in zip(result.starts, result.ends, result.scores, result.scored)]
         lines.append(f"{'mean':>17} {float(result.mean()):11.3f}")
         return "\n".join([head, *lines])
     width = max(8, *(len(c) for c in result.classes))
     columns = "".join(f" {c:>{width}}" for c in result.classes)
     lines = [f"{'start':>8} {'end':>8} {'emotion':<{width}}{columns}"]
-    for a, b, s in zip(result.starts, result.ends, result.scores):
+    for a, b, s, ok in zip(result.starts, result.ends, result.scores, result.scored):
+        if not ok:
+            lines.append(f"{a:8.2f} {b:8.2f} {SILENT:<{width}}")
+            continue
         probabilities = "".join(f" {p:{width}.3f}" for p in s)
         lines.append(f"{a:8.2f} {b:8.2f} {result.classes[int(np.argmax(s))]:<{width}}{probabilities}")
     mean = result.mean()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from singaffect import corpus, evaluation, metrics, params, stage, storage, training
+from singaffect import calibration, corpus, evaluation, metrics, params, stage, storage, training
 from singaffect.models import load_model
 
 MEL = Path("data/mel/mel.h5")
@@ -43,18 +43,22 @@ def main(argv: list[str] | None = None) -> None:
     scores = training.predict(model, training.MelBatches(MEL, test, None, batch_size=64))
     test_rows = [manifest[i] for i in test]
     clusters = evaluation.cluster_labels(test_rows, split_info["cluster_unit"])
-    binary_decisions, threshold, floor = None, None, None
+    binary_decisions, threshold, floor, calibration_report = None, None, None, {}
     if task == "emotion":
         classes = preprocessing["classes"]
         y_pred = scores.argmax(axis=1)
         actual, predicted = [classes[i] for i in y_true], [classes[i] for i in y_pred]
     else:
-        y_pred = scores.reshape(-1)
+        mapping = preprocessing.get("calibration", calibration.IDENTITY)  # fitted on val by the train stage
+        raw = scores.reshape(-1)
+        y_pred = calibration.apply(mapping, raw)
         actual, predicted = [float(v) for v in y_true], [round(float(v), 5) for v in y_pred]
+        calibration_report = {"calibration": calibration.describe(mapping),
+                              "uncalibrated": evaluation.task_metrics(task, y_true, raw)}
         if metrics.is_binary(y_true):
             val = side["val"]
-            val_pred = training.predict(model, training.MelBatches(MEL, val, None, batch_size=64)).reshape(-1)
-            threshold = evaluation.val_threshold(targets[val], val_pred)
+            val_raw = training.predict(model, training.MelBatches(MEL, val, None, batch_size=64)).reshape(-1)
+            threshold = evaluation.val_threshold(targets[val], calibration.apply(mapping, val_raw))
             binary_decisions = evaluation.decisions(y_pred, threshold)
         originals = np.array([i for i in side["train"] if manifest[i]["copy"] in ("", "0")], dtype=np.int64)
         floor = evaluation.emotion_floor([r["emotion"] for r in manifest], targets, originals, test)
@@ -63,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         "task": task, "model": preprocessing["model"], "protocol": split_info["protocol"],
         "strategy": split_info["strategy"], "fold": split_info["fold"], "n_folds": split_info["n_folds"],
         "leaky": split_info["leaky"], "n_test": int(len(test)),
-        **({"threshold": threshold} if threshold is not None else {}), **scored,
+        **({"threshold": threshold} if threshold is not None else {}), **scored, **calibration_report,
     }
     copies = np.array([r["copy"] not in ("", "0") for r in test_rows])
     if copies.any():  # the seed's leaky protocol tests on augmented copies too: score its originals apart

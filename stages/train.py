@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from singaffect import corpus, params, stage, storage, training
+from singaffect import calibration, corpus, params, stage, storage, training
 from singaffect.corpus import EMOTIONS
 from singaffect.models import build_cnn, normaliser, save_model
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     from dvclive import Live
 
     args = stage.arguments(__doc__, argv, split=SPLIT, model_dir=MODEL_DIR, live=Path(LIVE_DIR), summary=SUMMARY)
-    p = params.load(sections=["train"])
+    p = params.load(sections=["train", "data"])
     cfg = p["train"]
     training.seed_everything(cfg["seed"])
     manifest = corpus.read_manifest(MANIFEST)
@@ -58,9 +58,14 @@ def main(argv: list[str] | None = None) -> None:
         history = training.fit(model, train, val, cfg["epochs"], cfg["patience"], [training.LiveLogger(live)])
     seconds = time.perf_counter() - started
     val_loss = history.history["val_loss"]
+    calibrated = calibration.IDENTITY
+    if cfg["task"] == "enthusiasm":  # fitted on the validation side only; evaluate and predict apply it
+        val_scores = training.predict(model, training.MelBatches(MEL, rows["val"], None, batch_size=64))
+        calibrated = calibration.fit(cfg["calibration"], targets[rows["val"]], val_scores)
     preprocessing = {**attrs, "mel_dtype": mel_dtype, "task": cfg["task"], "model": cfg["model"],
                      "classes": list(EMOTIONS) if cfg["task"] == "emotion" else [],
-                     "pad_seconds": attrs["n_samples"] / attrs["sample_rate"]}
+                     "pad_seconds": attrs["n_samples"] / attrs["sample_rate"],
+                     "silence_rms": p["data"]["silence_rms"], "calibration": calibrated}
     with storage.atomic_outputs(args.model_dir / "model.keras", args.model_dir / "preprocessing.json",
                                 args.summary) as tmp:
         save_model(model, tmp[0])

@@ -115,3 +115,11 @@ def test_repro_then_cached_then_split_change(repo: Path) -> None:
         rows = list(csv.DictReader(handle))
     assert len(rows) == enthusiasm["n_test"] and {"group", "decision", "floor"} <= set(rows[0])
     assert {float(row["decision"]) for row in rows} <= {0.0, 1.0}
+    # the score map fitted on val by train (train.calibration: linear), applied by evaluate, with
+    # r, CCC and MAE before it beside the calibrated ones
+    prep = read_json(repo / "models/preprocessing.json")
+    assert prep["calibration"]["method"] in ("linear", "none") and prep["silence_rms"] > 0
+    assert enthusiasm["calibration"]["method"] == prep["calibration"]["method"]
+    assert {"pearson_r", "ccc", "mae"} <= set(enthusiasm["uncalibrated"]) and "mae" in enthusiasm
+    if prep["calibration"]["method"] == "linear":
+        assert enthusiasm["calibration"]["slope"] == prep["calibration"]["slope"] > 0

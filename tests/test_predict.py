@@ -169,3 +169,67 @@ def test_hop_must_be_a_positive_number(hop: str, capsys: pytest.CaptureFixture) 
         main(["predict", "take.wav", "--hop", hop])
     assert stop.value.code == 2
     assert "--hop" in capsys.readouterr().err
+
+
+def copy_model(models: dict[str, Path], task: str, folder: Path, **preprocessing: object) -> Path:
+    """``models[task]`` in ``folder`` with ``preprocessing`` keys changed."""
+    folder.mkdir()
+    (folder / "model.keras").write_bytes(models[task].read_bytes())
+    prep = json.loads(models[task].with_name("preprocessing.json").read_text())
+    (folder / "preprocessing.json").write_text(json.dumps({**prep, **preprocessing}))
+    return folder / "model.keras"
+
+
+@pytest.mark.parametrize("seconds, message", [(1.0, "silent (RMS below 0.0005, the pipeline's data.silence_rms"),
+                                              (0.002, "too short to score (2 ms")])
+def test_silence_and_a_too_short_clip_are_refused_in_one_line(models: dict[str, Path], tmp_path: Path,
+                                                              seconds: float, message: str) -> None:
+    take = tmp_path / "nothing.wav"
+    samples = np.zeros(int(seconds * SAMPLE_RATE)) if seconds >= 1 else synth.sung_tone(seconds, SAMPLE_RATE)
+    sf.write(take, samples, SAMPLE_RATE, subtype="PCM_16")
+    for task in ("emotion", "enthusiasm"):
+        done = run_cli(str(take), "--model", str(models[task]), cwd=tmp_path)
+        assert done.returncode == 1 and done.stdout == ""
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {take}: {message}"), done.stderr
+
+
+def test_silent_windows_are_marked_and_left_out_of_the_mean(models: dict[str, Path], tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    tone = synth.sung_tone(1.0, SAMPLE_RATE, amplitude=0.4, seed=5)
+    take = tmp_path / "gap.wav"  # 1 s sung, 2 s of digital silence, 1 s sung
+    sf.write(take, np.concatenate([tone, np.zeros(2 * SAMPLE_RATE), tone[::-1]]), SAMPLE_RATE, subtype="FLOAT")
+    curve = tmp_path / "gap.png"
+    assert main(["predict", str(take), "--model", str(models["enthusiasm"]), "--json", "--plot", str(curve)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    status = {w["start_s"]: w["status"] for w in result["windows"]}
+    assert status == {0.0: "ok", 0.5: "ok", 1.0: "silent", 1.5: "silent", 2.0: "silent", 2.5: "ok", 3.0: "ok"}
+    assert all(("enthusiasm" in w) == (w["status"] == "ok") for w in result["windows"])
+    assert result["windows_scored"] == 4
+    ok = [w["enthusiasm"] for w in result["windows"] if w["status"] == "ok"]
+    assert result["mean"]["enthusiasm"] == pytest.approx(np.mean(ok), abs=1e-5)
+    assert curve.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    assert main(["predict", str(take), "--model", str(models["emotion"])]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "3 silent window(s) left out of the mean" in lines[0]
+    assert [line.split()[2] for line in lines[2:9]] == [*[lines[2].split()[2]] * 0, *[
+        line.split()[2] for line in lines[2:4]], "silent", "silent", "silent", *[line.split()[2] for line in lines[7:9]]]
+    assert all(line.split()[2] in EMOTIONS for line in lines[2:4] + lines[7:9])
+
+
+def test_predict_applies_the_calibration_stored_with_the_model(models: dict[str, Path], tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture) -> None:
+    take = tmp_path / "take.wav"
+    sf.write(take, synth.sung_tone(3.0, SAMPLE_RATE, amplitude=0.4, seed=8), SAMPLE_RATE, subtype="FLOAT")
+    assert main(["predict", str(take), "--model", str(models["enthusiasm"]), "--json"]) == 0
+    raw = json.loads(capsys.readouterr().out)
+    assert raw["calibration"] == "none"
+    mapping = {"method": "linear", "slope": 3.0, "intercept": -0.9, "clip": [0.0, 1.0], "n_val": 10}
+    calibrated = copy_model(models, "enthusiasm", tmp_path / "calibrated", calibration=mapping)
+    assert main(["predict", str(take), "--model", str(calibrated), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["calibration"] == "linear"
+    expected = np.clip(3.0 * np.array([w["enthusiasm"] for w in raw["windows"]]) - 0.9, 0, 1)
+    assert [w["enthusiasm"] for w in got["windows"]] == pytest.approx(expected, abs=1e-5)
+    assert got["mean"]["enthusiasm"] == pytest.approx(expected.mean(), abs=1e-5)
