@@ -32,7 +32,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from singaffect import evaluation, functionals, metrics, splits
+from singaffect import evaluation, feature_table, metrics, splits
 from singaffect.corpus import EMOTIONS
 from singaffect.errors import SingaffectError
 
@@ -181,7 +181,7 @@ def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]]
     """Metrics summary and per-clip predictions of model ``name`` on a feature table under ``split_params``."""
     from singaffect.training import targets_for_task
 
-    x, _ = functionals.read_table(features_path, [r["clip_id"] for r in manifest])
+    x, _ = feature_table.read_table(features_path, [r["clip_id"] for r in manifest])
     y = targets_for_task(manifest, task)
     folds = splits.make_folds(splits.rows_from_manifest(manifest), split_params)
     outcome = run(name, task, x, y, folds, cfg, [r["emotion"] for r in manifest])

@@ -226,20 +226,17 @@ def guard_numba() -> None:
         sys.meta_path.insert(0, _GuardOnImport())
 
 
-def release_workers(timeout: float = 10.0) -> None:
-    """Stop joblib's workers and loky's resource tracker now, after a parallel map failed.
+def release_workers() -> None:
+    """Shut joblib's worker processes down now and release what they held, after a parallel map failed.
 
-    Workers killed mid-task leave semaphores and folders to loky's tracker, which would
-    clean them up (with warnings, in CI even tracebacks) only after the stage had printed
-    its one error line and exited. Shutting the executor down, running the pending
-    multiprocessing finalizers and stopping the tracker here puts that noise before the
-    error line. Uses loky and multiprocessing internals, each step skipped if absent.
+    Workers killed mid-task leave semaphores and folders behind; running the pending
+    multiprocessing finalizers hands them to loky's resource tracker while it listens.
+    Uses loky and multiprocessing internals, each step skipped if absent.
     """
     import gc
     import multiprocessing.util
 
     executor_module = sys.modules.get("joblib.externals.loky.reusable_executor")
-    tracker_module = sys.modules.get("joblib.externals.loky.backend.resource_tracker")
     with contextlib.suppress(Exception):
         executor = getattr(executor_module, "_executor", None)
         if executor is not None:
@@ -247,7 +244,18 @@ def release_workers(timeout: float = 10.0) -> None:
             executor_module._executor = None
     gc.collect()
     with contextlib.suppress(Exception):
-        multiprocessing.util._run_finalizers(0)  # releases the executor's semaphores while the tracker listens
+        multiprocessing.util._run_finalizers(0)
+
+
+def stop_resource_tracker(timeout: float = 10.0) -> None:
+    """Stop loky's resource tracker, if it runs, and wait for its clean-up messages.
+
+    For a process about to exit with an error: the tracker would otherwise clean up (and
+    warn) after the process printed its one error line. Not for a process that goes on
+    using workers (a later tracker would not know the earlier one's resources).
+    """
+    release_workers()
+    tracker_module = sys.modules.get("joblib.externals.loky.backend.resource_tracker")
     with contextlib.suppress(Exception):
         tracker = getattr(tracker_module, "_resource_tracker", None)
         if tracker is not None and getattr(tracker, "_fd", None) is not None:
@@ -283,5 +291,5 @@ def ordered_map(func: Callable[..., Any], work: Iterable[tuple], n_jobs: int) ->
             f"a worker process was killed (segfault or out of memory); if this repeats, delete numba's "
             f"cache {numba_cache_dir()} and rerun, or lower compute.n_jobs") from error
     except Exception:
-        release_workers()  # e.g. a damaged numba cache raised in a worker
+        release_workers()  # e.g. a damaged numba cache raised in a worker: its siblings were killed
         raise

@@ -18,7 +18,6 @@ from keras import layers
 
 from singaffect.errors import SingaffectError
 
-CNN_NAMES = ("compact_cnn", "seed_cnn")
 
 
 class ModelError(SingaffectError, ValueError):

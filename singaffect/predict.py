@@ -2,8 +2,8 @@
 
 The model sees exactly what the pipeline fed it: the take is decoded by
 ``audio_io.load_mono`` at the training rate, cut into windows of ``pad_seconds``,
-each made that long by ``features.pad_or_trim`` and rounded through the dtype the
-padded audio was stored in, turned into log-mel by ``features.log_mel`` and rounded
+each made that long by ``pad.pad_or_trim`` and rounded through the dtype the
+padded audio was stored in, turned into log-mel by ``logmel.log_mel`` and rounded
 through the dtype mel.h5 stored. The model holds
 its own normalisation, so ``preprocessing.json`` beside it is all that travels along.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from singaffect import audio_io, calibration, features, storage
+from singaffect import audio_io, calibration, logmel, pad, storage
 from singaffect.errors import SingaffectError
 
 PREPROCESSING_FILE = "preprocessing.json"
@@ -192,9 +192,9 @@ def score_samples(model: Any, prep: Preprocessing, samples: np.ndarray, hop_seco
     scored = starts[status == "ok"]
     outputs = []
     for a, b in storage.chunk_ranges(len(scored), WINDOWS_PER_BATCH):
-        batch = np.stack([features.pad_or_trim(samples[s:s + prep.n_samples], prep.n_samples)[0]
+        batch = np.stack([pad.pad_or_trim(samples[s:s + prep.n_samples], prep.n_samples)[0]
                           for s in scored[a:b]]).astype(prep.audio_dtype).astype(np.float32)
-        mel = features.log_mel(batch, prep.sample_rate, prep.n_fft, prep.hop_length, prep.n_mels)
+        mel = logmel.log_mel(batch, prep.sample_rate, prep.n_fft, prep.hop_length, prep.n_mels)
         mel = mel.astype(prep.mel_dtype).astype(np.float32)[..., None]
         outputs.append(np.asarray(model.predict(mel, verbose=0), dtype=np.float64))
     values = np.concatenate(outputs)

@@ -7,18 +7,26 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from singaffect.compute import stop_resource_tracker
 from singaffect.errors import SingaffectError
 
 log = logging.getLogger("singaffect")
 
 
-def run(main: Callable[..., None], argv: Sequence[str] | None = None) -> None:
-    """Run a stage's ``main`` (with ``argv`` when given); a known error exits 1 with one message naming the file or key."""
+def run(main: Callable[..., None], argv: Sequence[str] | None = None, in_process: bool = False) -> None:
+    """Run a stage's ``main`` (with ``argv`` when given); a known error exits 1 with one message naming the file or key.
+
+    The message is the last line the process prints: worker processes and loky's resource
+    tracker are stopped first, so their clean-up warnings come before it. ``in_process``
+    (tests running a stage inside their own process) leaves the tracker alone.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         stream=sys.stderr)
     try:
         main() if argv is None else main(list(argv))
     except SingaffectError as error:
+        if not in_process:
+            stop_resource_tracker()
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from singaffect import baseline_features, corpus, functionals, params, stage
+from singaffect import corpus, feature_table, handcrafted, params, stage
 
 RAW = Path("data/raw")
 OUT = Path("data/handcrafted/features.h5")
@@ -12,12 +12,12 @@ OUT = Path("data/handcrafted/features.h5")
 def main() -> None:
     p = params.load(sections=["handcrafted", "compute"])
     clip_ids = [r["clip_id"] for r in corpus.read_manifest(RAW / "manifest.csv")]
-    bad = functionals.write_table_file(
-        OUT, baseline_features.handcrafted, baseline_features.HANDCRAFTED_NAMES, RAW / "audio.h5", clip_ids,
-        p["handcrafted"], p["compute"], "handcrafted",
-        check_rate=lambda rate: baseline_features.check_params(rate, p["handcrafted"]))
+    bad = feature_table.write_table_file(
+        OUT, handcrafted.handcrafted, handcrafted.HANDCRAFTED_NAMES, RAW / "audio.h5", clip_ids,
+        p["handcrafted"], p["compute"]["n_jobs"], p["compute"]["chunk_size"], "handcrafted",
+        check_rate=lambda rate: handcrafted.check_params(rate, p["handcrafted"]))
     stage.log.info("handcrafted: %d clips x %d features -> %s (%d undefined values stored as NaN)",
-                   len(clip_ids), len(baseline_features.HANDCRAFTED_NAMES), OUT, bad)
+                   len(clip_ids), len(handcrafted.HANDCRAFTED_NAMES), OUT, bad)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from pathlib import Path
 import h5py
 from tqdm import tqdm
 
-from singaffect import corpus, features, params, plots, stage, storage
+from singaffect import corpus, logmel, params, plots, stage, storage
 from singaffect.compute import ordered_map
 
 PADDED = Path("data/padded/audio.h5")
@@ -20,7 +20,7 @@ def mel_chunk(path: str, start: int, stop: int, sample_rate: int, mel: dict) -> 
     """Workers read their own rows, so only spectrograms cross process boundaries."""
     with h5py.File(path, "r") as handle:
         batch = handle["audio"][start:stop]
-    return features.log_mel(batch, sample_rate, mel["n_fft"], mel["hop_length"], mel["n_mels"]).astype(mel["dtype"])
+    return logmel.log_mel(batch, sample_rate, mel["n_fft"], mel["hop_length"], mel["n_mels"]).astype(mel["dtype"])
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
         sample_rate = int(padded.attrs["sample_rate"])
         n_rows, n_samples = padded["audio"].shape
         audio_dtype = str(padded["audio"].dtype)
-    frames = features.n_frames(n_samples, mel["hop_length"])
+    frames = logmel.n_frames(n_samples, mel["hop_length"])
     chunks = storage.chunk_ranges(n_rows, p["compute"]["chunk_size"])
     work = ((str(PADDED), a, b, sample_rate, mel) for a, b in chunks)
     with storage.atomic_outputs(OUT, EXAMPLES) as tmp, storage.create_h5(tmp[0]) as handle:

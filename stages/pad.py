@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from singaffect import audio_io, corpus, features, params, stage, storage
+from singaffect import audio_io, corpus, pad, params, stage, storage
 
 AUGMENTED = Path("data/augmented")
 OUT = Path("data/padded/audio.h5")
@@ -28,7 +28,7 @@ def main() -> None:
             for a, b in tqdm(storage.chunk_ranges(len(reader), CHUNK_ROWS), desc="pad", unit="chunk"):
                 block = np.empty((b - a, length), dtype=np.float32)
                 for i, clip in enumerate(reader.clips(a, b)):
-                    block[i], cut = features.pad_or_trim(clip, length)
+                    block[i], cut = pad.pad_or_trim(clip, length)
                     if cut > p["pad"]["max_trim_fraction"] * len(clip):
                         trimmed.append(a + i)
                     if audio_io.rms(block[i]) < p["data"]["silence_rms"]:

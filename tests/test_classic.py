@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from singaffect import classic, evaluation, corpus, functionals, splits, storage
+from singaffect import classic, corpus, evaluation, feature_table, splits, storage
 from singaffect.corpus import EMOTIONS
 
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -37,7 +37,7 @@ def synthetic_manifest(actors=range(1, 7), per_actor=22, seed=0) -> tuple[list[d
 
 def write_features(path, manifest, x) -> None:
     with storage.create_h5(path) as handle:
-        functionals.write_table(handle, [f"f{i}" for i in range(x.shape[1])], [r["clip_id"] for r in manifest],
+        feature_table.write_table(handle, [f"f{i}" for i in range(x.shape[1])], [r["clip_id"] for r in manifest],
                                 [(0, len(x), x)], {"sample_rate": 16000})
 
 

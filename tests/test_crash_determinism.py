@@ -170,7 +170,7 @@ def test_log_mel_of_a_row_does_not_depend_on_its_batch_or_blas_threads():
     """BLAS sums differ with thread count and matrix shape; features must not (n_jobs, chunk_size)."""
     from threadpoolctl import threadpool_limits
 
-    from singaffect.features import log_mel
+    from singaffect.logmel import log_mel
 
     rows = np.random.default_rng(0).standard_normal((7, 4000)).astype(np.float32) * 0.1
     batch = log_mel(rows, 8000, 256, 128, 16)

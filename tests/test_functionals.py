@@ -9,7 +9,8 @@ import yaml
 
 import synth
 from conftest import ROOT
-from singaffect import baseline_features as bf
+from singaffect import feature_table
+from singaffect import handcrafted as hc
 from singaffect import functionals as fn
 from singaffect import storage
 
@@ -19,7 +20,7 @@ F_PARAMS, H_PARAMS = PARAMS["functionals"], PARAMS["handcrafted"]
 
 
 def values(vector: np.ndarray) -> dict[str, float]:
-    return dict(zip(bf.HANDCRAFTED_NAMES, vector.tolist()))
+    return dict(zip(hc.HANDCRAFTED_NAMES, vector.tolist()))
 
 
 def test_functionals_have_the_seed_shape_and_are_finite():
@@ -53,7 +54,7 @@ def vibrato_tone() -> np.ndarray:
 
 
 def test_pyin_finds_the_pitch_and_the_vibrato(vibrato_tone):
-    got = values(bf.handcrafted(vibrato_tone, SR, H_PARAMS))
+    got = values(hc.handcrafted(vibrato_tone, SR, H_PARAMS))
     f0 = 440 * 2 ** ((got["f0_mean_semitones"] - 69) / 12)
     assert abs(f0 - 220.0) / 220.0 < 0.03
     assert got["voiced_fraction"] > 0.8
@@ -64,8 +65,8 @@ def test_pyin_finds_the_pitch_and_the_vibrato(vibrato_tone):
 
 
 def test_wider_faster_vibrato_reads_wider_and_faster(vibrato_tone):
-    narrow = values(bf.handcrafted(vibrato_tone, SR, H_PARAMS))
-    wide = values(bf.handcrafted(synth.sung_tone(2.0, SR, f0=220.0, vibrato_hz=7.0, vibrato_cents=120.0),
+    narrow = values(hc.handcrafted(vibrato_tone, SR, H_PARAMS))
+    wide = values(hc.handcrafted(synth.sung_tone(2.0, SR, f0=220.0, vibrato_hz=7.0, vibrato_cents=120.0),
                                  SR, H_PARAMS))
     assert wide["vibrato_extent"] > 1.8 * narrow["vibrato_extent"]
     assert wide["vibrato_rate"] == pytest.approx(7.0, abs=0.3)
@@ -78,7 +79,7 @@ def test_fall_down_measures_a_falling_phrase_end():
     phase = 2 * np.pi * np.cumsum(220.0 * 2 ** (semitones / 12)) / SR
     falling = (0.3 * np.sin(phase) + 0.15 * np.sin(2 * phase)).astype(np.float32)
     held = (0.3 * np.sin(2 * np.pi * 220.0 * t) + 0.15 * np.sin(4 * np.pi * 220.0 * t)).astype(np.float32)
-    got_fall, got_held = values(bf.handcrafted(falling, SR, H_PARAMS)), values(bf.handcrafted(held, SR, H_PARAMS))
+    got_fall, got_held = values(hc.handcrafted(falling, SR, H_PARAMS)), values(hc.handcrafted(held, SR, H_PARAMS))
     assert got_fall["fall_down"] == pytest.approx(10.0, rel=0.35)
     assert got_fall["end_slope"] == pytest.approx(-got_fall["fall_down"])
     assert got_held["fall_down"] < 1.0
@@ -88,24 +89,24 @@ def test_a_weighted_loudness_tracks_level_and_weighting():
     t = np.arange(SR) / SR
     loud, quiet = (np.sin(2 * np.pi * 1000 * t) * a for a in (1.0, 0.1))
     low = np.sin(2 * np.pi * 100 * t)  # A-weighting takes ~19 dB off 100 Hz
-    mean_loud = bf.loudness_stats(bf.a_weighted_db(loud, SR, 1024, 512), 60.0)[0]
-    mean_quiet = bf.loudness_stats(bf.a_weighted_db(quiet, SR, 1024, 512), 60.0)[0]
-    mean_low = bf.loudness_stats(bf.a_weighted_db(low, SR, 1024, 512), 60.0)[0]
+    mean_loud = hc.loudness_stats(hc.a_weighted_db(loud, SR, 1024, 512), 60.0)[0]
+    mean_quiet = hc.loudness_stats(hc.a_weighted_db(quiet, SR, 1024, 512), 60.0)[0]
+    mean_low = hc.loudness_stats(hc.a_weighted_db(low, SR, 1024, 512), 60.0)[0]
     assert mean_loud == pytest.approx(-3.0, abs=0.5)  # full-scale sine at 1 kHz
     assert mean_loud - mean_quiet == pytest.approx(20.0, abs=0.5)
     assert mean_loud - mean_low == pytest.approx(19.1, abs=1.5)
 
 
 def test_silence_has_no_pitch_features_but_keeps_its_shape():
-    got = values(bf.handcrafted(np.zeros(SR, dtype=np.float32), SR, H_PARAMS))
+    got = values(hc.handcrafted(np.zeros(SR, dtype=np.float32), SR, H_PARAMS))
     assert got["voiced_fraction"] == 0.0
     assert all(np.isnan(got[k]) for k in ("f0_mean_semitones", "fall_down", "vibrato_extent", "vibrato_rate"))
 
 
 def test_voiced_segments_keep_long_runs_only():
     track = np.array([np.nan, 1, 1, 1, np.nan, 2, 2, 2, 2, 2, np.nan, 3, 3])
-    assert bf.voiced_segments(track, 3) == [(1, 4), (5, 10)]
-    assert bf.voiced_segments(track, 2) == [(1, 4), (5, 10), (11, 13)]
+    assert hc.voiced_segments(track, 3) == [(1, 4), (5, 10)]
+    assert hc.voiced_segments(track, 2) == [(1, 4), (5, 10), (11, 13)]
 
 
 def write_raw(path, clips: list[np.ndarray]) -> None:
@@ -127,18 +128,18 @@ def test_tables_are_ordered_byte_stable_and_checked(tmp_path):
     for run, n_jobs in enumerate((1, 2)):  # same bytes whatever the number of workers
         out = tmp_path / f"table{run}.h5"
         with storage.create_h5(out) as handle:
-            bad = fn.compute_table(handle, double_mean, ["m", "m2"], tmp_path / "audio.h5", ids, {"min": 120},
+            bad = feature_table.compute_table(handle, double_mean, ["m", "m2"], tmp_path / "audio.h5", ids, {"min": 120},
                                    n_jobs=n_jobs, chunk_size=3)
         digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
     assert digests[0] == digests[1] and bad == 2
-    features, names = fn.read_table(tmp_path / "table0.h5", ids)
+    features, names = feature_table.read_table(tmp_path / "table0.h5", ids)
     assert names == ["m", "m2"]
     np.testing.assert_allclose(features[:, 0], np.arange(7))
     assert np.isnan(features[:2, 1]).all() and np.allclose(features[2:, 1], 2 * np.arange(2, 7))
-    with pytest.raises(fn.FeatureTableError, match="table0.h5"):
-        fn.read_table(tmp_path / "table0.h5", ids[::-1])
-    with storage.create_h5(tmp_path / "short.h5") as handle, pytest.raises(fn.FeatureTableError, match="audio.h5"):
-        fn.compute_table(handle, double_mean, ["m", "m2"], tmp_path / "audio.h5", ids[:3], {"min": 0}, 1, 3)
+    with pytest.raises(feature_table.FeatureTableError, match="table0.h5"):
+        feature_table.read_table(tmp_path / "table0.h5", ids[::-1])
+    with storage.create_h5(tmp_path / "short.h5") as handle, pytest.raises(feature_table.FeatureTableError, match="audio.h5"):
+        feature_table.compute_table(handle, double_mean, ["m", "m2"], tmp_path / "audio.h5", ids[:3], {"min": 0}, 1, 3)
 
 
 def test_a_refused_rate_leaves_no_table_and_analyses_no_clip(tmp_path):
@@ -154,9 +155,9 @@ def test_a_refused_rate_leaves_no_table_and_analyses_no_clip(tmp_path):
 
     out = tmp_path / "features" / "table.h5"
     out.parent.mkdir()
-    with pytest.raises(fn.FeatureTableError, match="data.sample_rate"):
-        fn.write_table_file(out, extractor, ["x"], tmp_path / "audio.h5", ["a", "b"], {},
-                            {"n_jobs": 1, "chunk_size": 2}, "test", check_rate=fn.check_sample_rate)
+    with pytest.raises(feature_table.FeatureTableError, match="data.sample_rate"):
+        feature_table.write_table_file(out, extractor, ["x"], tmp_path / "audio.h5", ["a", "b"], {},
+                            1, 2, "test", check_rate=fn.check_sample_rate)
     assert analysed == [] and list(out.parent.iterdir()) == []
 
 
@@ -167,13 +168,13 @@ def test_a_refused_rate_leaves_no_table_and_analyses_no_clip(tmp_path):
     ({"vibrato_max_hz": 30.0}, "handcrafted.vibrato_max_hz"),
 ])
 def test_unusable_pitch_params_name_their_keys(overrides, keys):
-    with pytest.raises(bf.HandcraftedParamsError, match=keys):
-        bf.handcrafted(synth.sung_tone(0.2, SR), SR, {**H_PARAMS, **overrides})
+    with pytest.raises(hc.HandcraftedParamsError, match=keys):
+        hc.handcrafted(synth.sung_tone(0.2, SR), SR, {**H_PARAMS, **overrides})
 
 
 @pytest.mark.parametrize("sample_rate", [8000, 12000, 12800])
 def test_a_rate_too_low_for_spectral_contrast_names_the_key(sample_rate):
-    with pytest.raises(fn.FeatureTableError, match="data.sample_rate"):
+    with pytest.raises(feature_table.FeatureTableError, match="data.sample_rate"):
         fn.check_sample_rate(sample_rate)
 
 

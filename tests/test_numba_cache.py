@@ -45,19 +45,18 @@ GUARDED = f"from singaffect import stage\ndef main():\n    {USE_GUFUNCS}\nstage.
 
 def extract_tables(audio: Path, out_dir: Path) -> None:
     """The functionals and handcrafted stages' work on ``audio``: 2 workers, one clip per work item."""
-    from singaffect import baseline_features, functionals, stage
+    from singaffect import feature_table, functionals, handcrafted, stage
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     ids = [f"c{i}" for i in range(4)]
-    compute_params = {"n_jobs": 2, "chunk_size": 1}
 
     def main() -> None:
-        functionals.write_table_file(out_dir / TABLES[0], functionals.functionals,
+        feature_table.write_table_file(out_dir / TABLES[0], functionals.functionals,
                                      functionals.functional_names(params["functionals"]), audio, ids,
-                                     params["functionals"], compute_params, "functionals")
-        functionals.write_table_file(out_dir / TABLES[1], baseline_features.handcrafted,
-                                     baseline_features.HANDCRAFTED_NAMES, audio, ids, params["handcrafted"],
-                                     compute_params, "handcrafted")
+                                     params["functionals"], 2, 1, "functionals")
+        feature_table.write_table_file(out_dir / TABLES[1], handcrafted.handcrafted,
+                                     handcrafted.HANDCRAFTED_NAMES, audio, ids, params["handcrafted"],
+                                     2, 1, "handcrafted")
 
     stage.run(main)
 

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 import synth
-from singaffect import features, predict
+from singaffect import logmel, pad, predict
 from singaffect.__main__ import main
 from singaffect.corpus import EMOTIONS
 
@@ -28,7 +28,7 @@ def save_model(folder: Path, task: str) -> Path:
 
     keras.utils.set_random_seed(0)
     stats = {"mean": np.full(N_MELS, -40.0, np.float32), "variance": np.full(N_MELS, 400.0, np.float32)}
-    model = build_cnn("compact_cnn", (N_MELS, features.n_frames(N_SAMPLES, HOP), 1), task, len(EMOTIONS),
+    model = build_cnn("compact_cnn", (N_MELS, logmel.n_frames(N_SAMPLES, HOP), 1), task, len(EMOTIONS),
                       normaliser("standard", stats), 1e-3)
     folder.mkdir(parents=True)
     save_model(model, folder / "model.keras")
@@ -79,9 +79,9 @@ def test_short_take_prints_a_table_whose_scores_match_the_pipeline_features(
     model = load_model(models["emotion"])
     for window in result["windows"]:
         start = int(window["start_s"] * SAMPLE_RATE)
-        batch = features.pad_or_trim(samples[start:start + N_SAMPLES], N_SAMPLES)[0][None]
+        batch = pad.pad_or_trim(samples[start:start + N_SAMPLES], N_SAMPLES)[0][None]
         batch = batch.astype(np.float16).astype(np.float32)  # as pad stored it (augment.dtype float16)
-        mel = features.log_mel(batch, SAMPLE_RATE, N_FFT, HOP, N_MELS).astype(np.float16).astype(np.float32)
+        mel = logmel.log_mel(batch, SAMPLE_RATE, N_FFT, HOP, N_MELS).astype(np.float16).astype(np.float32)
         expected = model.predict(mel[..., None], verbose=0)[0]
         assert [window["probabilities"][c] for c in EMOTIONS] == pytest.approx(expected, abs=1e-5)
     mean = np.mean([[w["probabilities"][c] for c in EMOTIONS] for w in result["windows"]], axis=0)

@@ -11,7 +11,7 @@ def test_known_error_is_one_line_and_exit_1(capsys: pytest.CaptureFixture) -> No
     def main() -> None:
         raise ParamsError("params key 'train.epochs' is missing")
     with pytest.raises(SystemExit) as info:
-        stage.run(main)
+        stage.run(main, in_process=True)
     assert info.value.code == 1
     assert capsys.readouterr().err == "error: params key 'train.epochs' is missing\n"
 

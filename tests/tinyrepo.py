@@ -176,7 +176,7 @@ def run_stage(repo: Path, name: str) -> int:
     module = load_stage(name)
     with chdir(repo):
         try:
-            stage.run(module.main)
+            stage.run(module.main, in_process=True)
         except SystemExit as exit_:
             return int(exit_.code or 0)
     return 0

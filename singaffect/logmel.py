@@ -1,23 +1,12 @@
-"""Fixed-length audio and the features computed from it.
+"""Log-mel spectrograms of fixed-length clips (the mel stage, and predict's windows).
 
-``pad_or_trim`` makes every clip ``pad.seconds`` long; ``log_mel`` turns a batch of
-fixed-length clips into log-mel spectrograms (one batched STFT, a BLAS product per row).
+``log_mel`` turns a batch of clips into log-mel power: one batched STFT, a BLAS product per row.
 """
 from __future__ import annotations
 
 import librosa
 import numpy as np
 from threadpoolctl import threadpool_limits
-
-
-def pad_or_trim(samples: np.ndarray, length: int) -> tuple[np.ndarray, int]:
-    """``samples`` zero-padded or cut at the end to ``length``; also how many samples were cut."""
-    samples = np.asarray(samples, dtype=np.float32)
-    if samples.size >= length:
-        return samples[:length].copy(), int(samples.size - length)
-    out = np.zeros(length, dtype=np.float32)
-    out[:samples.size] = samples
-    return out, 0
 
 
 def n_frames(n_samples: int, hop_length: int) -> int:
