@@ -1,9 +1,10 @@
-"""Run per-clip work over chunks with joblib, results in input order; keep numba's cache sound.
+"""Run per-clip work over chunks, results in input order; keep numba's cache sound.
 
-Output bytes never depend on the worker count because every item carries its own
-seed and results are consumed in order. The joblib backend is whatever the caller's
-``joblib.parallel_config`` says (loky by default; ``dask`` on a cluster), so the
-stages move to more machines without code changes.
+Output bytes never depend on the worker count or on where workers run, because every
+item carries its own seed and results are consumed in order. ``Workers`` says where:
+``compute.n_jobs`` local processes through joblib (loky), or a Dask cluster through
+``distributed`` (``compute.backend: dask``; ``compute.scheduler`` an address, or empty
+for a ``LocalCluster`` of ``n_jobs`` processes started for the stage).
 
 librosa's kernels are numba functions with ``cache=True``. numba keeps only the threads
 of one process from compiling at once, so two workers compiling the same
@@ -27,6 +28,7 @@ import os
 import sys
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -47,6 +49,25 @@ class NumbaCacheError(SingaffectError, RuntimeError):
 
 class WorkerDiedError(SingaffectError, RuntimeError):
     """A worker process was killed (segfault or out of memory); names the numba cache to delete."""
+
+
+BACKENDS = ("joblib", "dask")
+
+
+@dataclass(frozen=True)
+class Workers:
+    """Where per-clip work runs: ``n_jobs`` processes (-1: every core) via joblib, or on Dask."""
+
+    n_jobs: int = 1
+    backend: str = "joblib"
+    scheduler: str = ""  # dask: "tcp://host:8786"; empty: a LocalCluster of n_jobs processes
+
+    @classmethod
+    def from_section(cls, compute: dict[str, Any]) -> "Workers":
+        """The ``compute`` params section's ``n_jobs``, ``backend`` and ``scheduler``."""
+        if compute["backend"] not in BACKENDS:
+            raise SingaffectError(f"params key compute.backend: {compute['backend']!r} is not one of {list(BACKENDS)}")
+        return cls(compute["n_jobs"], compute["backend"], compute["scheduler"])
 
 
 def default_numba_cache_dir() -> Path:
@@ -269,12 +290,16 @@ def effective_jobs(n_jobs: int) -> int:
     return n_jobs
 
 
-def ordered_map(func: Callable[..., Any], work: Iterable[tuple], n_jobs: int) -> Iterator[Any]:
-    """Yield ``func(*item)`` for each item of ``work``, in order, ``n_jobs`` at a time.
+def ordered_map(func: Callable[..., Any], work: Iterable[tuple], n_jobs: "int | Workers") -> Iterator[Any]:
+    """Yield ``func(*item)`` for each item of ``work``, in order, on ``n_jobs`` (a count or ``Workers``).
 
     A worker that dies (a signal, not an exception) becomes one ``WorkerDiedError`` line.
     """
-    jobs = effective_jobs(n_jobs)
+    workers = n_jobs if isinstance(n_jobs, Workers) else Workers(n_jobs)
+    if workers.backend == "dask":
+        yield from _dask_map(func, work, workers)
+        return
+    jobs = effective_jobs(workers.n_jobs)
     if jobs == 1:
         for item in work:
             yield func(*item)
@@ -293,3 +318,40 @@ def ordered_map(func: Callable[..., Any], work: Iterable[tuple], n_jobs: int) ->
     except Exception:
         release_workers()  # e.g. a damaged numba cache raised in a worker: its siblings were killed
         raise
+
+
+def _dask_map(func: Callable[..., Any], work: Iterable[tuple], workers: Workers) -> Iterator[Any]:
+    """``ordered_map`` on a Dask cluster: at most two tasks per worker in flight, results in order.
+
+    Dask retries a task whose worker died (``distributed.scheduler.allowed-failures``); a
+    task that keeps killing workers becomes a ``WorkerDiedError``. Remote workers need the
+    same checkout and packages as this process.
+    """
+    import logging
+
+    from distributed import Client, LocalCluster
+    from distributed.scheduler import KilledWorker
+
+    with contextlib.ExitStack() as stack:
+        if workers.scheduler:
+            client = stack.enter_context(Client(workers.scheduler, set_as_default=False))
+        else:
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=effective_jobs(workers.n_jobs), threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=logging.ERROR))
+            client = stack.enter_context(Client(cluster, set_as_default=False))
+        in_flight = 2 * max(1, len(client.scheduler_info().get("workers", {})))
+        items, pending = iter(work), []
+        try:
+            for item in items:
+                pending.append(client.submit(func, *item, pure=False))
+                if len(pending) >= in_flight:
+                    yield pending.pop(0).result()
+            while pending:
+                yield pending.pop(0).result()
+        except KilledWorker as error:
+            raise WorkerDiedError(f"a Dask worker was killed on every try of one task (segfault or out of "
+                                  f"memory); if this repeats, delete numba's cache {numba_cache_dir()} on the "
+                                  f"workers and rerun, or lower compute.n_jobs") from error
+        finally:
+            client.cancel(pending)

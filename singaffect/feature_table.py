@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 
 from singaffect import storage
-from singaffect.compute import ordered_map
+from singaffect.compute import Workers, ordered_map
 from singaffect.errors import SingaffectError
 
 
@@ -54,7 +54,7 @@ def write_table(handle: h5py.File, names: Sequence[str], clip_ids: Sequence[str]
 
 
 def compute_table(handle: h5py.File, extractor: Extractor, names: Sequence[str], audio_path: str | Path,
-                  clip_ids: Sequence[str], params: dict, n_jobs: int, chunk_size: int,
+                  clip_ids: Sequence[str], params: dict, workers: "int | Workers", chunk_size: int,
                   progress: Callable[[int], object] = lambda n: None,
                   check_rate: Callable[[int], None] = lambda rate: None) -> int:
     """Run ``extractor`` over every raw clip (``ordered_map`` over chunks) into a table in ``handle``.
@@ -71,7 +71,7 @@ def compute_table(handle: h5py.File, extractor: Extractor, names: Sequence[str],
     work = ((extractor, str(audio_path), a, b, params) for a, b in chunks)
 
     def blocks() -> Iterable[tuple[int, int, np.ndarray]]:
-        for (a, b), rows in zip(chunks, ordered_map(table_chunk, work, n_jobs)):
+        for (a, b), rows in zip(chunks, ordered_map(table_chunk, work, workers)):
             if rows.shape != (b - a, len(names)):
                 raise FeatureTableError(f"feature extractor gave rows of shape {rows.shape[1:]}, "
                                         f"expected {len(names)} values ({names[0]}...)")
@@ -82,7 +82,7 @@ def compute_table(handle: h5py.File, extractor: Extractor, names: Sequence[str],
 
 
 def write_table_file(out: str | Path, extractor: Extractor, names: Sequence[str], audio_path: str | Path,
-                     clip_ids: Sequence[str], params: dict, n_jobs: int, chunk_size: int, desc: str,
+                     clip_ids: Sequence[str], params: dict, workers: "int | Workers", chunk_size: int, desc: str,
                      check_rate: Callable[[int], None] = lambda rate: None) -> int:
     """``compute_table`` into a byte-stable HDF5 file at ``out``, moved into place only when complete.
 
@@ -92,7 +92,7 @@ def write_table_file(out: str | Path, extractor: Extractor, names: Sequence[str]
 
     with storage.atomic_outputs(out) as tmp, storage.create_h5(tmp[0]) as handle, \
             tqdm(total=len(clip_ids), desc=desc, unit="clip") as bar:
-        return compute_table(handle, extractor, names, audio_path, clip_ids, params, n_jobs, chunk_size,
+        return compute_table(handle, extractor, names, audio_path, clip_ids, params, workers, chunk_size,
                              bar.update, check_rate)
 
 

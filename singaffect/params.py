@@ -108,8 +108,10 @@ SCHEMA: dict[str, Any] = {
         "seed": Spec(int, 0),
         "normalization": Spec(str, choices=("standard", "minmax")),
         "calibration": Spec(str, choices=("none", "linear", "isotonic")),
+        "distribution": Spec(str, choices=("none", "data_parallel")),
     },
-    "compute": {"n_jobs": Spec(int, -1, 256), "chunk_size": Spec(int, 1, 100000)},
+    "compute": {"n_jobs": Spec(int, -1, 256), "chunk_size": Spec(int, 1, 100000),
+                "backend": Spec(str, choices=("joblib", "dask")), "scheduler": Spec(str)},
     "functionals": {
         "n_mfcc": Spec(int, 1, 128),
         "n_fft": Spec(int, 64, 16384),

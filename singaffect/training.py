@@ -128,6 +128,31 @@ def predict(model: keras.Model, batches: MelBatches) -> np.ndarray:
     return np.asarray(model.predict(batches, verbose=0))
 
 
+class DistributionError(SingaffectError, ValueError):
+    """``train.distribution`` cannot be used with this backend or batch size; names the key."""
+
+
+def distribute(distribution: str, batch_size: int) -> int:
+    """Opt in to data parallelism over every local device (``keras.distribution.DataParallel``).
+
+    ``data_parallel`` needs the JAX backend (``KERAS_BACKEND=jax``), as Keras' distribution
+    API does, and a batch size the device count divides. Returns the number of devices used.
+    """
+    if distribution == "none":
+        return 1
+    if distribution != "data_parallel":
+        raise DistributionError(f"params key train.distribution: unknown value {distribution!r}")
+    if keras.backend.backend() != "jax":
+        raise DistributionError(f"params key train.distribution: data_parallel needs KERAS_BACKEND=jax "
+                                f"(Keras' distribution API), the backend is {keras.backend.backend()}")
+    devices = keras.distribution.list_devices()
+    if batch_size % len(devices):
+        raise DistributionError(f"params key train.batch_size: {batch_size} is not divisible by the "
+                                f"{len(devices)} devices of train.distribution=data_parallel")
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    return len(devices)
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and the backend; ask TensorFlow for deterministic ops."""
     keras.utils.set_random_seed(seed)

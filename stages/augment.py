@@ -6,6 +6,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from singaffect import augmentation, corpus, params, stage, storage
+from singaffect import compute
 from singaffect.compute import ordered_map
 
 RAW = Path("data/raw")
@@ -20,6 +21,7 @@ def augment_chunk(clips: list, clip_ids: list[str], sample_rate: int, augment: d
 
 def main() -> None:
     p = params.load(sections=["augment", "compute"])
+    workers = compute.Workers.from_section(p["compute"])
     augment = p["augment"]
     rows = corpus.read_manifest(RAW / "manifest.csv")
     # A work item holds about chunk_size output rows (a clip and its copies), so memory per
@@ -36,7 +38,7 @@ def main() -> None:
         with storage.create_h5(tmp[0]) as handle:
             writer = storage.ClipAudioWriter(handle, reader.sample_rate, augment["dtype"])
             progress = tqdm(total=len(rows), desc="augment", unit="clip")
-            for (a, b), copies_per_clip in zip(chunks, ordered_map(augment_chunk, work, p["compute"]["n_jobs"])):
+            for (a, b), copies_per_clip in zip(chunks, ordered_map(augment_chunk, work, workers)):
                 for row, copies in zip(rows[a:b], copies_per_clip):
                     writer.append(copies)
                     out_rows.extend({**row, "copy": copy} for copy in range(len(copies)))

@@ -8,6 +8,7 @@ import h5py
 from tqdm import tqdm
 
 from singaffect import corpus, logmel, params, plots, stage, storage
+from singaffect import compute
 from singaffect.compute import ordered_map
 
 PADDED = Path("data/padded/audio.h5")
@@ -25,6 +26,7 @@ def mel_chunk(path: str, start: int, stop: int, sample_rate: int, mel: dict) -> 
 
 def main() -> None:
     p = params.load(sections=["mel", "compute"])
+    workers = compute.Workers.from_section(p["compute"])
     mel = p["mel"]
     with h5py.File(PADDED, "r") as padded:
         sample_rate = int(padded.attrs["sample_rate"])
@@ -39,7 +41,7 @@ def main() -> None:
             handle.attrs[key] = int(value)
         handle.attrs["audio_dtype"] = audio_dtype  # predict rounds new audio through it, as pad stored it
         out = storage.create_rows(handle, "mel", n_rows, (mel["n_mels"], frames), mel["dtype"])
-        for (a, b), block in tqdm(zip(chunks, ordered_map(mel_chunk, work, p["compute"]["n_jobs"])),
+        for (a, b), block in tqdm(zip(chunks, ordered_map(mel_chunk, work, workers)),
                                   total=len(chunks), desc="mel", unit="chunk"):
             out[a:b] = block
         rows = corpus.read_manifest(MANIFEST)

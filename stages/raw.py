@@ -7,6 +7,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from singaffect import audio_io, corpus, params, stage, storage
+from singaffect import compute
 from singaffect.compute import ordered_map
 
 OUT = Path("data/raw")
@@ -26,6 +27,7 @@ def decode_chunk(paths: list[str], sample_rate: int) -> list[tuple]:
 
 def main() -> None:
     p = params.load(sections=["data", "compute"])
+    workers = compute.Workers.from_section(p["compute"])
     data = p["data"]
     root = Path(data["root"])
     # data.on_error: fail -> the first bad file raises (one message naming it); skip -> record and go on
@@ -41,7 +43,7 @@ def main() -> None:
         with storage.create_h5(tmp[0]) as handle:
             writer = storage.ClipAudioWriter(handle, data["sample_rate"])
             with tqdm(total=len(clips), desc="raw", unit="clip") as progress:  # closed (newline) on errors too
-                for (a, b), results in zip(chunks, ordered_map(decode_chunk, work, p["compute"]["n_jobs"])):
+                for (a, b), results in zip(chunks, ordered_map(decode_chunk, work, workers)):
                     good = []
                     for clip, (samples, reason) in zip(clips[a:b], results):
                         if reason is not None:

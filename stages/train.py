@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     p = params.load(sections=["train", "data"])
     cfg = p["train"]
     training.seed_everything(cfg["seed"])
+    devices = training.distribute(cfg["distribution"], cfg["batch_size"])
     manifest = corpus.read_manifest(MANIFEST)
     targets = training.targets_for_task(manifest, cfg["task"])
     rows = side_rows(args.split)
@@ -73,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
         tmp[2].write_text(json.dumps({
             "epochs_run": len(val_loss), "best_epoch": int(np.argmin(val_loss)) + 1,
             "best_val_loss": float(np.min(val_loss)), "parameters": int(model.count_params()),
-            "train_rows": int(len(rows["train"]))}, indent=2) + "\n")  # no wall-clock: reruns change nothing
+            "train_rows": int(len(rows["train"])), **({"devices": devices} if devices > 1 else {})},
+            indent=2) + "\n")  # no wall-clock: reruns change nothing
     stage.log.info("train: %d epochs in %.0f s, best val_loss %.4f", len(val_loss), seconds, min(val_loss))
 
 

@@ -14,7 +14,7 @@ from conftest import ROOT
 def test_the_console_command_is_installed_with_its_three_commands() -> None:
     command = Path(sys.executable).parent / "singaffect"
     if not command.exists():
-        pytest.fail(f"no {command}: install the package with pip install -e '.[test]'")
+        pytest.fail(f"no {command}: install the package with pip install -e '.[test,dask]'")
     done = subprocess.run([str(command), "--help"], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     for name in ("predict", "results", "preset"):
