@@ -9,7 +9,6 @@ its own normalisation, so ``preprocessing.json`` beside it is all that travels a
 """
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,64 +18,15 @@ import numpy as np
 
 from singaffect import audio_io, calibration, logmel, pad, storage
 from singaffect.errors import SingaffectError
+from singaffect.preprocessing import Preprocessing
+from singaffect.preprocessing import read as read_preprocessing
 
-PREPROCESSING_FILE = "preprocessing.json"
-PREPROCESSING_KEYS = ("sample_rate", "n_samples", "n_fft", "hop_length", "n_mels", "task", "classes")
 WINDOWS_PER_BATCH = 32  # bounds memory on hour-long takes
-DEFAULT_SILENCE_RMS = 0.0005  # params.yaml's data.silence_rms, for models saved before it was recorded
 SILENT = "silent"
 
 
 class PredictError(SingaffectError, ValueError):
     """The model or its preprocessing cannot be used; the message names the file."""
-
-
-@dataclass(frozen=True)
-class Preprocessing:
-    """How the pipeline turned audio into model input (written by ``stages/train.py``)."""
-
-    sample_rate: int
-    n_samples: int
-    n_fft: int
-    hop_length: int
-    n_mels: int
-    task: str
-    classes: tuple[str, ...]
-    mel_dtype: str = "float32"
-    audio_dtype: str = "float32"
-    silence_rms: float = DEFAULT_SILENCE_RMS  # windows quieter than this are not scored (data.silence_rms)
-    calibration: dict[str, Any] = field(default_factory=lambda: dict(calibration.IDENTITY))
-
-    @property
-    def window_seconds(self) -> float:
-        return self.n_samples / self.sample_rate
-
-
-def read_preprocessing(model_path: str | Path) -> Preprocessing:
-    """The ``preprocessing.json`` saved beside ``model_path``."""
-    path = Path(model_path).with_name(PREPROCESSING_FILE)
-    try:
-        raw = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise PredictError(f"{path}: not found (stages/train.py writes it beside the model)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PredictError(f"{path}: cannot read ({error})") from None
-    missing = [key for key in PREPROCESSING_KEYS if not isinstance(raw, dict) or key not in raw]
-    if missing:
-        raise PredictError(f"{path}: missing keys {missing}")
-    if raw["task"] not in ("emotion", "enthusiasm"):
-        raise PredictError(f"{path}: unknown task {raw['task']!r}")
-    if raw["task"] == "emotion" and not raw["classes"]:
-        raise PredictError(f"{path}: task emotion needs a list of classes")
-    for key in ("mel_dtype", "audio_dtype"):
-        if raw.get(key, "float32") not in ("float16", "float32"):
-            raise PredictError(f"{path}: unknown {key} {raw[key]!r}")
-    return Preprocessing(sample_rate=int(raw["sample_rate"]), n_samples=int(raw["n_samples"]),
-                         n_fft=int(raw["n_fft"]), hop_length=int(raw["hop_length"]), n_mels=int(raw["n_mels"]),
-                         task=raw["task"], classes=tuple(raw["classes"]),
-                         mel_dtype=raw.get("mel_dtype", "float32"), audio_dtype=raw.get("audio_dtype", "float32"),
-                         silence_rms=float(raw.get("silence_rms", DEFAULT_SILENCE_RMS)),
-                         calibration=raw.get("calibration") or dict(calibration.IDENTITY))
 
 
 def model_file(model_path: str | Path) -> Path:

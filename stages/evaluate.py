@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from singaffect import calibration, corpus, evaluation, metrics, params, stage, storage, training
+from singaffect import (calibration, corpus, evaluation, metrics, params, preprocessing, split_files, stage,
+                        storage, training)
 from singaffect.models import load_model
 
 MEL = Path("data/mel/mel.h5")
@@ -29,13 +30,11 @@ def per_speaker_value(headline_fn, pairs: list[tuple]) -> float | str:
 def main(argv: list[str] | None = None) -> None:
     args = stage.arguments(__doc__, argv, split=SPLIT, model_dir=MODEL_DIR, out=OUT)
     params.load(sections=[])  # refuse a broken params.yaml even though evaluate reads none of it
-    preprocessing = json.loads((args.model_dir / "preprocessing.json").read_text())
-    task = preprocessing["task"]
-    split_info = json.loads((args.split / "split.json").read_text())
+    prep = preprocessing.read(args.model_dir / "model.keras")
+    task = prep.task
+    split_info = split_files.read_summary(args.split)
     manifest = corpus.read_manifest(MANIFEST)
-    split_rows = corpus.read_manifest(args.split / "split.csv")
-    side = {name: np.array([int(r["row"]) for r in split_rows if r["side"] == name], dtype=np.int64)
-            for name in ("train", "val", "test")}
+    side = split_files.read_sides(args.split / split_files.CSV_NAME)
     test = side["test"]
     targets = training.targets_for_task(manifest, task)
     y_true = targets[test]
@@ -45,11 +44,11 @@ def main(argv: list[str] | None = None) -> None:
     clusters = evaluation.cluster_labels(test_rows, split_info["cluster_unit"])
     binary_decisions, threshold, floor, calibration_report = None, None, None, {}
     if task == "emotion":
-        classes = preprocessing["classes"]
+        classes = prep.classes
         y_pred = scores.argmax(axis=1)
         actual, predicted = [classes[i] for i in y_true], [classes[i] for i in y_pred]
     else:
-        mapping = preprocessing.get("calibration", calibration.IDENTITY)  # fitted on val by the train stage
+        mapping = prep.calibration  # fitted on val by the train stage
         raw = scores.reshape(-1)
         y_pred = calibration.apply(mapping, raw)
         actual, predicted = [float(v) for v in y_true], [round(float(v), 5) for v in y_pred]
@@ -64,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         floor = evaluation.emotion_floor([r["emotion"] for r in manifest], targets, originals, test)
     scored = evaluation.summarise(task, y_true, y_pred, clusters, split_info["cluster_unit"], binary_decisions, floor)
     summary = {
-        "task": task, "model": preprocessing["model"], "protocol": split_info["protocol"],
+        "task": task, "model": prep.model, "protocol": split_info["protocol"],
         "strategy": split_info["strategy"], "fold": split_info["fold"], "n_folds": split_info["n_folds"],
         "leaky": split_info["leaky"], "n_test": int(len(test)),
         **({"threshold": threshold} if threshold is not None else {}), **scored, **calibration_report,

@@ -5,11 +5,10 @@ pipeline (cv/dvc.yaml) whatever ``split.strategy`` says.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-from singaffect import corpus, params, splits, stage, storage
+from singaffect import corpus, params, split_files, splits, stage
 
 MANIFEST = Path("data/augmented/manifest.csv")
 OUT = Path("data/split")
@@ -25,11 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = splits.rows_from_manifest(manifest)
     split = splits.make_split(rows, {**p["split"], **overrides})
     summary = splits.describe(rows, split, {**p["split"], **overrides})
-    out = args.out
-    with storage.atomic_outputs(out / "split.csv", out / "split.json") as tmp:
-        corpus.write_manifest(tmp[0], ({"row": i, "clip_id": r.clip_id, "copy": r.copy, "side": side}
-                                       for i, (r, side) in enumerate(zip(rows, split.sides))))
-        tmp[1].write_text(json.dumps(summary, indent=2) + "\n")
+    split_files.write(args.out, rows, split, summary)
     stage.log.info("split: %s -> %s%s", split.strategy, summary["rows"], " [LEAKY]" if split.leaky else "")
 
 

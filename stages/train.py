@@ -13,7 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from singaffect import calibration, corpus, params, stage, storage, training
+from singaffect import calibration, corpus, params, preprocessing, split_files, stage, storage, training
 from singaffect.corpus import EMOTIONS
 from singaffect.models import build_cnn, normaliser, save_model
 
@@ -23,12 +23,6 @@ SPLIT = Path("data/split/split.csv")
 MODEL_DIR = Path("models")
 LIVE_DIR = "dvclive/train"
 SUMMARY = Path("metrics/train.json")
-
-
-def side_rows(split_csv: Path) -> dict[str, np.ndarray]:
-    rows = corpus.read_manifest(split_csv)
-    return {side: np.array([int(r["row"]) for r in rows if r["side"] == side], dtype=np.int64)
-            for side in ("train", "val", "test")}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     devices = training.distribute(cfg["distribution"], cfg["batch_size"])
     manifest = corpus.read_manifest(MANIFEST)
     targets = training.targets_for_task(manifest, cfg["task"])
-    rows = side_rows(args.split)
+    rows = split_files.read_sides(args.split)
     with h5py.File(MEL, "r") as handle:
         attrs = {key: value if isinstance(value, str) else int(value) for key, value in handle.attrs.items()}
         input_shape = (*handle["mel"].shape[1:], 1)
@@ -63,14 +57,14 @@ def main(argv: list[str] | None = None) -> None:
     if cfg["task"] == "enthusiasm":  # fitted on the validation side only; evaluate and predict apply it
         val_scores = training.predict(model, training.MelBatches(MEL, rows["val"], None, batch_size=64))
         calibrated = calibration.fit(cfg["calibration"], targets[rows["val"]], val_scores)
-    preprocessing = {**attrs, "mel_dtype": mel_dtype, "task": cfg["task"], "model": cfg["model"],
-                     "classes": list(EMOTIONS) if cfg["task"] == "emotion" else [],
-                     "pad_seconds": attrs["n_samples"] / attrs["sample_rate"],
-                     "silence_rms": p["data"]["silence_rms"], "calibration": calibrated}
-    with storage.atomic_outputs(args.model_dir / "model.keras", args.model_dir / "preprocessing.json",
+    fields = {**attrs, "mel_dtype": mel_dtype, "task": cfg["task"], "model": cfg["model"],
+              "classes": list(EMOTIONS) if cfg["task"] == "emotion" else [],
+              "pad_seconds": attrs["n_samples"] / attrs["sample_rate"],
+              "silence_rms": p["data"]["silence_rms"], "calibration": calibrated}
+    with storage.atomic_outputs(args.model_dir / "model.keras", args.model_dir / preprocessing.FILE_NAME,
                                 args.summary) as tmp:
         save_model(model, tmp[0])
-        tmp[1].write_text(json.dumps(preprocessing, indent=2) + "\n")
+        preprocessing.write(tmp[1], fields)
         tmp[2].write_text(json.dumps({
             "epochs_run": len(val_loss), "best_epoch": int(np.argmin(val_loss)) + 1,
             "best_val_loss": float(np.min(val_loss)), "parameters": int(model.count_params()),

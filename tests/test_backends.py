@@ -19,7 +19,7 @@ SCRIPT = textwrap.dedent("""
 
     import h5py, keras, numpy as np
 
-    from singaffect import predict, training
+    from singaffect import predict, preprocessing, training
     from singaffect.corpus import EMOTIONS
     from singaffect.models import build_cnn, normaliser
 
@@ -44,7 +44,7 @@ SCRIPT = textwrap.dedent("""
     history = training.fit(model, batches, batches, epochs=1, patience=1, callbacks=[training.LiveLogger(live)])
     model.save(work / "model.keras")
     loaded = predict.load_model(work / "model.keras")
-    prep = predict.Preprocessing(sample_rate=8000, n_samples=8000, n_fft=256, hop_length=256, n_mels=n_mels,
+    prep = preprocessing.Preprocessing(sample_rate=8000, n_samples=8000, n_fft=256, hop_length=256, n_mels=n_mels,
                                  task="emotion", classes=EMOTIONS, mel_dtype="float16")
     take = predict.score_samples(loaded, prep, rng.normal(0, 0.1, 12000).astype(np.float32))
     print(json.dumps({"backend": keras.backend.backend(), "loss": history.history["loss"][0],

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 import synth
-from singaffect import logmel, pad, predict
+from singaffect import logmel, pad, predict, preprocessing
 from singaffect.__main__ import main
 from singaffect.corpus import EMOTIONS
 
@@ -148,8 +148,8 @@ def test_an_unknown_stored_dtype_is_named(models: dict[str, Path], tmp_path: Pat
     model.write_bytes(models["emotion"].read_bytes())
     prep = json.loads(models["emotion"].with_name("preprocessing.json").read_text())
     (tmp_path / "preprocessing.json").write_text(json.dumps({**prep, key: "int8"}))
-    with pytest.raises(predict.PredictError, match=f"preprocessing.json: unknown {key} 'int8'"):
-        predict.read_preprocessing(model)
+    with pytest.raises(preprocessing.PreprocessingError, match=f"preprocessing.json: unknown {key} 'int8'"):
+        preprocessing.read(model)
 
 
 def test_a_damaged_model_is_named(models: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
