@@ -1,7 +1,7 @@
 """Real DVC experiments on a tiny synthetic project: queue, run, compare, diff committed metrics.
 
 One module-scoped repo: two queued experiments (split.strategy group and speaker) run
-by a real queue worker; the tests then read them the ways a person would.
+by two real queue workers at once; the tests then read them the ways a person would.
 """
 from __future__ import annotations
 
@@ -28,12 +28,12 @@ def readme_keep_pattern() -> str:
 
 @pytest.fixture(scope="module")
 def experiments(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Queue a sweep over split.strategy, run it with one worker, return the repo and `dvc exp show --json`."""
+    """Queue a sweep over split.strategy, run it with two workers, return the repo and `dvc exp show --json`."""
     repo = tinyrepo.make_repo(tmp_path_factory.mktemp("exp") / "repo", dvc=True, track_corpus=True, params={
         **tinyrepo.WHOLE_PIPELINE_PARAMS, "train.task": "enthusiasm", "train.epochs": 1})
     dvc(repo, "exp", "run", "--queue", "-S", "split.strategy=group,speaker")
     try:
-        dvc(repo, "queue", "start", "-j", "1")
+        dvc(repo, "queue", "start", "-j", "2")  # two workers, one experiment each
         deadline, idle_polls = time.monotonic() + 600, 0
         while True:
             status = dvc(repo, "queue", "status").stdout
