@@ -3,6 +3,7 @@
   singaffect predict take.wav [--model M] [--json] [--hop S] [--plot PNG]
   singaffect results [--add LABEL --rev COMMIT --command "..." | --check | --rerun LABEL | --compare A B]
   singaffect preset NAME        # -S key=value arguments for dvc exp run
+  singaffect params-doc [--check]   # docs/params.md from params.yaml and the schema
 
 Run from the repository root (like ``dvc``): default paths are relative to it.
 """
@@ -107,6 +108,12 @@ def parser() -> argparse.ArgumentParser:
     results.add_argument("--readme", type=Path, default=Path("README.md"))
     results.add_argument("--repo", type=Path, help="git repository the runs cite (default: the one holding --results)")
 
+    doc = commands.add_parser("params-doc", help="write docs/params.md from params.yaml and the schema",
+                              description="Regenerate the params reference (docs/params.md) from params.yaml's "
+                                          "comments and the params schema; --check only compares.")
+    doc.add_argument("--check", action="store_true", help="exit 1 if docs/params.md is out of date")
+    doc.add_argument("--params", type=Path, default=Path("params.yaml"))
+    doc.add_argument("--out", type=Path, default=Path("docs/params.md"))
     preset = commands.add_parser("preset", help="print presets/NAME.yaml as -S arguments for dvc exp run",
                                  description="Usage: dvc exp run $(singaffect preset NAME) [more -S overrides]")
     preset.add_argument("name")
@@ -162,6 +169,23 @@ def results_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def params_doc_command(args: argparse.Namespace) -> int:
+    from singaffect import params
+
+    text = params.reference_markdown(args.params)
+    current = args.out.read_text() if args.out.is_file() else ""
+    if args.check:
+        if current != text:
+            print(f"problem: {args.out} is out of date; run singaffect params-doc", file=sys.stderr)
+            return 1
+        return 0
+    if current != text:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"wrote {args.out}")
+    return 0
+
+
 def preset_command(args: argparse.Namespace) -> int:
     from singaffect import presets
 
@@ -178,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.subcommand == "results":
             return results_command(args)
+        if args.subcommand == "params-doc":
+            return params_doc_command(args)
         return preset_command(args)
     except SingaffectError as error:
         print(f"error: {error}", file=sys.stderr)
