@@ -170,9 +170,9 @@ def results_command(args: argparse.Namespace) -> int:
 
 
 def params_doc_command(args: argparse.Namespace) -> int:
-    from singaffect import params
+    from singaffect import params_doc
 
-    text = params.reference_markdown(args.params)
+    text = params_doc.reference_markdown(args.params)
     current = args.out.read_text() if args.out.is_file() else ""
     if args.check:
         if current != text:

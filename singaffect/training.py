@@ -64,11 +64,23 @@ def train_statistics(mel_path: Path, rows: np.ndarray, chunk: int = 256) -> dict
             "min": np.float32(low), "max": np.float32(high)}
 
 
+def fits_in_memory(mel_path: Path, n_rows: int, budget_gb: float) -> bool:
+    """Whether ``n_rows`` rows of ``mel.h5``, in their stored dtype, fit in ``budget_gb`` GiB."""
+    with h5py.File(mel_path, "r") as handle:
+        mel = handle["mel"]
+        row_bytes = int(np.prod(mel.shape[1:])) * mel.dtype.itemsize
+    return n_rows * row_bytes <= budget_gb * 2 ** 30
+
+
 class MelBatches(keras.utils.PyDataset):
-    """Batches ``(log_mel[..., None], target)`` read from ``mel.h5`` on demand."""
+    """Batches ``(log_mel[..., None], target)`` from ``mel.h5``: read on demand (streamed, with
+    ``workers`` threads prefetching), or from the rows held in memory (``in_memory``).
+
+    Both give the same batches in the same order, so training is byte-identical either way.
+    """
 
     def __init__(self, mel_path: Path, rows: np.ndarray, targets: np.ndarray | None, batch_size: int,
-                 shuffle_seed: int | None = None, **kwargs: Any):
+                 shuffle_seed: int | None = None, in_memory: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
         self.mel_path = Path(mel_path)
         self.rows = np.asarray(rows, dtype=np.int64)
@@ -78,6 +90,10 @@ class MelBatches(keras.utils.PyDataset):
         self.epoch = 0
         self.order = np.arange(len(self.rows))
         self._handle: h5py.File | None = None
+        self._held: np.ndarray | None = None  # the rows in their stored dtype, when held in memory
+        if in_memory:
+            with h5py.File(self.mel_path, "r") as handle:
+                self._held = read_rows(handle["mel"], self.rows)
         self._reshuffle()
 
     def _reshuffle(self) -> None:
@@ -88,10 +104,13 @@ class MelBatches(keras.utils.PyDataset):
         return int(np.ceil(len(self.rows) / self.batch_size))
 
     def __getitem__(self, index: int):
-        if self._handle is None:
-            self._handle = h5py.File(self.mel_path, "r")
         picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        x = read_rows(self._handle["mel"], self.rows[picked]).astype(np.float32)[..., None]
+        if self._held is not None:  # the same values as a read from the file: rows are copied, never recomputed
+            x = self._held[picked].astype(np.float32)[..., None]
+        else:
+            if self._handle is None:
+                self._handle = h5py.File(self.mel_path, "r")
+            x = read_rows(self._handle["mel"], self.rows[picked]).astype(np.float32)[..., None]
         if self.targets is None:
             return (x,)
         return x, self.targets[picked]

@@ -45,9 +45,13 @@ def main(argv: list[str] | None = None) -> None:
                       normaliser(cfg["normalization"], stats), cfg["learning_rate"])
     stage.log.info("train: %s for %s, %d parameters, %d train / %d val rows", cfg["model"], cfg["task"],
                    model.count_params(), len(rows["train"]), len(rows["val"]))
+    in_memory = training.fits_in_memory(MEL, len(rows["train"]) + len(rows["val"]), cfg["memory_budget_gb"])
+    feed = {"in_memory": True} if in_memory else {"workers": 2}  # streamed: two threads prefetch batches
+    stage.log.info("train: log-mel rows %s (train.memory_budget_gb %g)",
+                   "held in memory" if in_memory else "streamed from HDF5", cfg["memory_budget_gb"])
     train = training.MelBatches(MEL, rows["train"], targets[rows["train"]], cfg["batch_size"],
-                                  shuffle_seed=cfg["seed"], workers=2)
-    val = training.MelBatches(MEL, rows["val"], targets[rows["val"]], cfg["batch_size"], workers=2)
+                                shuffle_seed=cfg["seed"], **feed)
+    val = training.MelBatches(MEL, rows["val"], targets[rows["val"]], cfg["batch_size"], **feed)
     started = time.perf_counter()
     with Live(dir=str(args.live), dvcyaml=False, save_dvc_exp=False, report=None) as live:
         history = training.fit(model, train, val, cfg["epochs"], cfg["patience"], [training.LiveLogger(live)])

@@ -7,6 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
+import tinyrepo
 from singaffect import storage, training
 from singaffect.corpus import EMOTIONS
 from singaffect.models import build_cnn, normaliser
@@ -136,3 +137,26 @@ def test_live_logger_splits_train_and_val() -> None:
     logger.on_epoch_end(0, {"loss": 1.5, "val_loss": 2.0, "accuracy": 0.5, "learning_rate": 1e-3})
     assert live.logged == [("train/accuracy", 0.5), ("train/loss", 1.5), ("val/loss", 2.0)]
     assert live.steps == 1
+
+
+@pytest.mark.slow
+def test_rows_held_in_memory_and_streamed_train_byte_identical_weights(tmp_path) -> None:
+    from singaffect.models import load_model
+
+    repo = tinyrepo.make_repo(tmp_path / "repo")
+    for stage in ("raw", "augment", "pad", "mel", "split"):
+        assert tinyrepo.run_stage(repo, stage) == 0, stage
+    weights = {}
+    for budget in (0.0, 4.0):  # 0: streamed from HDF5 with prefetching threads; 4 GiB: held in memory
+        tinyrepo.write_params(repo, {"train.memory_budget_gb": budget})
+        assert tinyrepo.run_stage(repo, "train") == 0
+        weights[budget] = [w.tobytes() for w in load_model(repo / "models/model.keras").get_weights()]
+    assert len(weights[0.0]) > 4 and weights[0.0] == weights[4.0]  # every weight, bit for bit
+
+
+def test_fits_in_memory_counts_rows_in_their_stored_dtype(tmp_path) -> None:
+    path = tmp_path / "mel.h5"
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("mel", shape=(10, 4, 8), dtype="float16")  # 64 bytes a row
+    assert training.fits_in_memory(path, 10, 640 / 2 ** 30)
+    assert not training.fits_in_memory(path, 11, 640 / 2 ** 30)
