@@ -68,7 +68,7 @@ def compute_table(handle: h5py.File, extractor: Extractor, names: Sequence[str],
         sample_rate = reader.sample_rate
     check_rate(sample_rate)
     chunks = storage.chunk_ranges(len(clip_ids), chunk_size)
-    work = ((extractor, str(audio_path), a, b, params) for a, b in chunks)
+    work = ((extractor, str(Path(audio_path).absolute()), a, b, params) for a, b in chunks)  # any worker cwd
 
     def blocks() -> Iterable[tuple[int, int, np.ndarray]]:
         for (a, b), rows in zip(chunks, ordered_map(table_chunk, work, workers)):

@@ -34,7 +34,7 @@ def main() -> None:
         audio_dtype = str(padded["audio"].dtype)
     frames = logmel.n_frames(n_samples, mel["hop_length"])
     chunks = storage.chunk_ranges(n_rows, p["compute"]["chunk_size"])
-    work = ((str(PADDED), a, b, sample_rate, mel) for a, b in chunks)
+    work = ((str(PADDED.absolute()), a, b, sample_rate, mel) for a, b in chunks)  # workers may run elsewhere
     with storage.atomic_outputs(OUT, EXAMPLES) as tmp, storage.create_h5(tmp[0]) as handle:
         for key, value in (("sample_rate", sample_rate), ("n_samples", n_samples), ("n_fft", mel["n_fft"]),
                            ("hop_length", mel["hop_length"]), ("n_mels", mel["n_mels"])):

@@ -37,7 +37,8 @@ def main() -> None:
     n_files = len(clips) + len(rejected)
     stage.log.info("raw: %d clips listed under %s (%d rejected)", len(clips), root, len(rejected))
     chunks = storage.chunk_ranges(len(clips), p["compute"]["chunk_size"])
-    work = (([str(root / c.path) for c in clips[a:b]], data["sample_rate"]) for a, b in chunks)
+    # absolute paths: a worker's working folder may not be this one (a reused pool, a Dask worker)
+    work = (([str(root.absolute() / c.path) for c in clips[a:b]], data["sample_rate"]) for a, b in chunks)
     kept, silent = [], []
     with storage.atomic_outputs(OUT / "audio.h5", OUT / "manifest.csv", OUT / "rejected.csv", REPORT) as tmp:
         with storage.create_h5(tmp[0]) as handle:

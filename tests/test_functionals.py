@@ -129,7 +129,7 @@ def test_tables_are_ordered_byte_stable_and_checked(tmp_path):
         out = tmp_path / f"table{run}.h5"
         with storage.create_h5(out) as handle:
             bad = feature_table.compute_table(handle, double_mean, ["m", "m2"], tmp_path / "audio.h5", ids, {"min": 120},
-                                   n_jobs=n_jobs, chunk_size=3)
+                                   workers=n_jobs, chunk_size=3)
         digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
     assert digests[0] == digests[1] and bad == 2
     features, names = feature_table.read_table(tmp_path / "table0.h5", ids)
