@@ -1,9 +1,10 @@
 """Models on per-clip feature vectors, under the same split protocols as the CNN.
 
-One feature vector per original recording (``functionals`` or ``handcrafted`` tables);
-``splits.make_folds`` gives one split (group, speaker, cross-song, random) or one per
-fold (actor_folds, leave_one_actor_out). For every fold the inputs are imputed (median)
-and standardised with statistics of that fold's training clips only.
+One feature vector per original recording (``functionals`` or ``handcrafted`` tables),
+assigned to sides by the split stage's own output (``split_files.read_clip_splits``): one
+split, or every fold of the cross-validation (cv/dvc.yaml), so these models are trained
+and tested on exactly the CNN's clips. For every fold the inputs are imputed (median) and
+standardised with statistics of that fold's training clips only.
 
 Models (``classic.model``):
 
@@ -158,32 +159,37 @@ def summary(task: str, y: np.ndarray, outcome: Outcome, folds: Sequence[splits.S
             manifest: Sequence[dict[str, str]], extra: dict[str, Any]) -> dict[str, Any]:
     """Metrics in ``metrics/eval.json``'s layout (``evaluation.summarise``: headline with a clustered CI).
 
-    For cross-validation the headline pools every fold's test clips (each clip is tested
-    once); ``folds`` lists each fold's metrics and ``fold_mean`` / ``fold_std`` summarise them.
+    For cross-validation (several folds) the headline pools every fold's test clips (each
+    clip is tested once); ``folds`` lists each fold's metrics and ``fold_mean`` /
+    ``fold_std`` summarise them. One fold alone is reported like any single split.
     """
     y_true, y_pred = y[outcome.rows], outcome.predictions
     first = folds[0]
+    pooled = len(folds) > 1
     clusters = evaluation.cluster_labels([manifest[i] for i in outcome.rows], first.cluster_unit)
     result: dict[str, Any] = {
         "task": task, **extra, "strategy": first.strategy, "leaky": first.leaky,
-        "protocol": splits.PROTOCOLS[first.strategy] if first.fold is not None else first.protocol,
+        "protocol": splits.PROTOCOLS[first.strategy] if pooled else first.protocol,
         "n_test": int(len(outcome.rows)),
         **evaluation.summarise(task, y_true, y_pred, clusters, first.cluster_unit, outcome.decisions, outcome.floor),
     }
-    if first.fold is not None:
+    if pooled:
         result.update(evaluation.fold_table(task, y_true, y_pred, outcome.folds,
                                             [manifest[i]["speaker"] for i in outcome.rows]))
     return result
 
 
-def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]], task: str, split_params: dict,
-                   name: str, cfg: dict) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Metrics summary and per-clip predictions of model ``name`` on a feature table under ``split_params``."""
+def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]], task: str,
+                   folds: Sequence[splits.Split], name: str, cfg: dict) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Metrics summary and per-clip predictions of model ``name`` on a feature table, once per split in ``folds``.
+
+    ``folds[i].sides`` follow ``manifest`` (one original recording per row), as
+    ``split_files.read_clip_splits`` gives them.
+    """
     from singaffect.training import targets_for_task
 
     x, _ = feature_table.read_table(features_path, [r["clip_id"] for r in manifest])
     y = targets_for_task(manifest, task)
-    folds = splits.make_folds(splits.rows_from_manifest(manifest), split_params)
     outcome = run(name, task, x, y, folds, cfg, [r["emotion"] for r in manifest])
     result = summary(task, y, outcome, folds, manifest,
                      {"model": name, "features": Path(features_path).parent.name, "n_features": int(x.shape[1])})
@@ -191,7 +197,10 @@ def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]]
     def shown(value: Any) -> Any:
         return EMOTIONS[int(value)] if task == "emotion" else round(float(value), 5)
 
+    def fold_number(index: int) -> int | str:
+        return "" if folds[index].fold is None else int(folds[index].fold)
+
     predictions = [{"clip_id": manifest[i]["clip_id"], "speaker": manifest[i]["speaker"], "group": manifest[i]["group"],
-                    "fold": int(f) if folds[0].fold is not None else "", "actual": shown(y[i]), "predicted": shown(p)}
+                    "fold": fold_number(int(f)), "actual": shown(y[i]), "predicted": shown(p)}
                    for i, f, p in zip(outcome.rows, outcome.folds, outcome.predictions)]
     return result, predictions

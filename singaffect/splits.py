@@ -9,9 +9,9 @@ train the model: it exists only to reproduce the seeds' numbers and is marked ``
 
 Cross-validation strategies (``actor_folds``, ``leave_one_actor_out``) give one
 ``Split`` per fold through ``make_folds``: each actor is tested in exactly one fold,
-and each fold's validation actors come from that fold's training actors. The feature
-baselines run every fold; ``make_split`` (the CNN's split stage) gives fold
-``split.fold``, so a CNN fold runs as its own experiment.
+and each fold's validation actors come from that fold's training actors. The split
+stage writes fold ``split.fold`` (``make_split``); cv/dvc.yaml writes every fold to its
+own folder, and every model (CNN and feature models) reads those folders, never this module.
 """
 from __future__ import annotations
 

@@ -31,14 +31,19 @@ def run(main: Callable[..., None], argv: Sequence[str] | None = None, in_process
         sys.exit(1)
 
 
-def arguments(doc: str, argv: Sequence[str] | None, **defaults: Path | str | int | None) -> argparse.Namespace:
-    """Optional ``--name value`` arguments of a stage, typed like their defaults (``Path``, ``str``, ``int``).
+def arguments(doc: str, argv: Sequence[str] | None,
+              **defaults: Path | str | int | list[Path] | None) -> argparse.Namespace:
+    """Optional ``--name value`` arguments of a stage, typed like their defaults (``Path``, ``str``, ``int``;
+    a list of ``Path`` takes one or more values).
 
     ``dvc.yaml`` passes them where a stage runs on other inputs than the default pipeline's
-    (``cv/dvc.yaml`` runs split, train and evaluate once per actor fold).
+    (``cv/dvc.yaml`` runs split, train and evaluate once per actor fold, the feature models on all folds).
     """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     for name, default in defaults.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, default=default,
-                            type=str if default is None else type(default))
+        flag = f"--{name.replace('_', '-')}"
+        if isinstance(default, list):
+            parser.add_argument(flag, dest=name, default=default, nargs="+", type=Path)
+        else:
+            parser.add_argument(flag, dest=name, default=default, type=str if default is None else type(default))
     return parser.parse_args([] if argv is None else argv)  # None: called from Python, not the command line

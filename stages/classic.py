@@ -1,24 +1,29 @@
-"""classic: seed 2's models on the functionals under split.* -> metrics/classic.json (+ per-clip predictions)."""
+"""classic: seed 2's models on the functionals, on the split stage's sides -> metrics/classic.json (+ predictions).
+
+``--split DIR [DIR ...]`` names the split stage's output folder(s): one split (default
+``data/split``, the CNN's), or every fold of the cross-validation (cv/dvc.yaml), pooled.
+"""
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
 
-from singaffect import classic, corpus, evaluation, params, stage, storage
+from singaffect import classic, corpus, evaluation, params, split_files, stage, storage
 
 FEATURES = Path("data/functionals/features.h5")
 MANIFEST = Path("data/raw/manifest.csv")
+SPLIT = Path("data/split")
 OUT = Path("metrics")
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = stage.arguments(__doc__, argv, out=OUT, strategy="")
-    p = params.load(sections=["classic", "split", "train"])
+    args = stage.arguments(__doc__, argv, split=[SPLIT], out=OUT)
+    p = params.load(sections=["classic", "train"])
     cfg, task = p["classic"], p["train"]["task"]
-    split_params = {**p["split"], **({"strategy": args.strategy} if args.strategy else {})}
-    result, predictions = classic.evaluate_table(FEATURES, corpus.read_manifest(MANIFEST), task, split_params,
-                                                 cfg["model"], cfg)
+    manifest = corpus.read_manifest(MANIFEST)
+    folds = split_files.read_clip_splits(args.split, [row["clip_id"] for row in manifest])
+    result, predictions = classic.evaluate_table(FEATURES, manifest, task, folds, cfg["model"], cfg)
     with storage.atomic_outputs(args.out / "classic.json", args.out / "classic_predictions.csv") as tmp:
         tmp[0].write_text(json.dumps(result, indent=2) + "\n")
         corpus.write_manifest(tmp[1], predictions,

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from singaffect import classic, corpus, evaluation, feature_table, splits, storage
+from singaffect import classic, corpus, evaluation, feature_table, split_files, splits, storage
 from singaffect.corpus import EMOTIONS
 
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -45,13 +45,29 @@ def split_params(**overrides) -> dict:
     return {**PARAMS["split"], **overrides}
 
 
+def folds_for(manifest, params: dict) -> list[splits.Split]:
+    return splits.make_folds(splits.rows_from_manifest(manifest), params)
+
+
+def write_split_folders(root, manifest, params: dict) -> list:
+    """What the split stage would write for ``params``: one folder per fold (``fold0``...), or one."""
+    rows = splits.rows_from_manifest(manifest)
+    folders = []
+    for split in splits.make_folds(rows, params):
+        folder = root / (f"fold{split.fold}" if split.fold is not None else "split")
+        split_files.write(folder, rows, split, splits.describe(rows, split, params))
+        folders.append(folder)
+    return folders
+
+
 @pytest.mark.parametrize("task,metric,floor", [("enthusiasm", "roc_auc", 0.8), ("emotion", "accuracy", 0.6)])
 def test_ridge_learns_the_signal_under_actor_folds(tmp_path, task, metric, floor):
     manifest, x = synthetic_manifest()
     x[3, 0] = np.nan  # an undefined feature is imputed from the training clips
     write_features(tmp_path / "features.h5", manifest, x)
     result, predictions = classic.evaluate_table(tmp_path / "features.h5", manifest, task,
-                                                 split_params(strategy="actor_folds", n_folds=3), "ridge", QUICK)
+                                                 folds_for(manifest, split_params(strategy="actor_folds", n_folds=3)),
+                                                 "ridge", QUICK)
     assert result["headline"]["metric"] == metric and result["headline"]["value"] > floor
     low, high = result["headline"]["ci95"]
     assert low <= result["headline"]["value"] <= high
@@ -78,8 +94,9 @@ def test_single_split_summary_has_no_fold_fields(tmp_path):
     manifest, x = synthetic_manifest()
     write_features(tmp_path / "features.h5", manifest, x)
     result, predictions = classic.evaluate_table(tmp_path / "features.h5", manifest, "enthusiasm",
-                                                 split_params(strategy="speaker", test_speakers=[5, 6],
-                                                              val_speakers=[4]), "ridge", QUICK)
+                                                 folds_for(manifest, split_params(strategy="speaker",
+                                                                                  test_speakers=[5, 6],
+                                                                                  val_speakers=[4])), "ridge", QUICK)
     assert "folds" not in result and result["n_test"] == 44
     assert {p["speaker"] for p in predictions} == {"05", "06"} and {p["fold"] for p in predictions} == {""}
 
@@ -126,7 +143,8 @@ def test_tiny_keras_run(tmp_path):
     manifest, x = synthetic_manifest(actors=range(1, 5), per_actor=12)
     write_features(tmp_path / "features.h5", manifest, x)
     params = split_params(strategy="group", val_fraction=0.2, test_fraction=0.2)
-    result, predictions = classic.evaluate_table(tmp_path / "features.h5", manifest, "emotion", params, "mlp", QUICK)
+    result, predictions = classic.evaluate_table(tmp_path / "features.h5", manifest, "emotion",
+                                                 folds_for(manifest, params), "mlp", QUICK)
     assert result["model"] == "mlp" and result["strategy"] == "group" and result["n_test"] == len(predictions) > 0
     assert {p["predicted"] for p in predictions} <= set(EMOTIONS)
 
@@ -153,8 +171,9 @@ def test_classic_stage_writes_metrics(tmp_path, monkeypatch):
     params = {**PARAMS, "classic": {**PARAMS["classic"], "model": "ridge"},
               "split": split_params(strategy="leave_one_actor_out"), "train": {**PARAMS["train"], "task": "emotion"}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    folders = write_split_folders(tmp_path / "data/cv", manifest, params["split"])
     monkeypatch.chdir(tmp_path)
-    load_stage("classic").main()
+    load_stage("classic").main(["--split", *map(str, folders)])
     result = json.loads((tmp_path / "metrics/classic.json").read_text())
     assert result["strategy"] == "leave_one_actor_out" and result["n_folds"] == 4 and result["n_test"] == 48
     assert (tmp_path / "metrics/classic_predictions.csv").read_text().count("\n") == 49
@@ -169,8 +188,52 @@ def test_baseline_stage_scores_enthusiasm_with_ridge(tmp_path, monkeypatch):
     write_features(tmp_path / "data/handcrafted/features.h5", manifest, x[:, :9])
     params = {**PARAMS, "split": split_params(strategy="speaker", test_speakers=[4], val_speakers=[3])}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (folder,) = write_split_folders(tmp_path / "data", manifest, params["split"])  # data/split: the default
     monkeypatch.chdir(tmp_path)
     load_stage("baseline").main()
     result = json.loads((tmp_path / "metrics/baseline.json").read_text())
     assert (result["task"], result["model"], result["features"]) == ("enthusiasm", "ridge", "handcrafted")
     assert result["n_test"] == 12 and result["headline"]["metric"] == "roc_auc"  # binary target
+
+
+def test_feature_models_read_the_split_stage_sides_not_a_second_splitter(tmp_path):
+    """The clip sides come from split.csv's copy-0 rows, whatever the params say now."""
+    manifest, _ = synthetic_manifest(actors=range(1, 5), per_actor=12)
+    augmented = [{**row, "copy": str(copy)} for row in manifest for copy in (0, 1)]
+    rows = splits.rows_from_manifest(augmented)
+    split = splits.make_split(rows, split_params(strategy="speaker", test_speakers=[4], val_speakers=[3],
+                                                 final_check_speakers=[]))
+    split.sides[[i for i, r in enumerate(rows) if r.copy == 0 and r.speaker == "01"][:2]] = "test"  # hand-moved
+    split_files.write(tmp_path, rows, split, splits.describe(rows, split))
+    (read,) = split_files.read_clip_splits([tmp_path], [r["clip_id"] for r in manifest])
+    expected = [side for side, r in zip(split.sides, rows) if r.copy == 0]
+    assert read.sides.tolist() == expected and read.strategy == "speaker" and read.fold is None
+    assert sum(side == "test" for side in expected) == 12 + 2
+
+
+def test_a_split_of_another_corpus_is_refused_naming_the_file(tmp_path):
+    manifest, _ = synthetic_manifest(actors=range(1, 5), per_actor=12)
+    (folder,) = write_split_folders(tmp_path, manifest, split_params(strategy="group"))
+    with pytest.raises(splits.SplitError, match=r"split\.csv was made for another corpus.*clips have no row"):
+        split_files.read_clip_splits([folder], [r["clip_id"] for r in manifest] + ["new-clip"])
+    with pytest.raises(splits.SplitError, match="clips the feature table lacks"):
+        split_files.read_clip_splits([folder], [r["clip_id"] for r in manifest][1:])
+
+
+def test_folds_out_of_order_or_missing_are_refused(tmp_path):
+    manifest, _ = synthetic_manifest()
+    folders = write_split_folders(tmp_path, manifest, split_params(strategy="actor_folds", n_folds=3))
+    clip_ids = [r["clip_id"] for r in manifest]
+    assert [s.fold for s in split_files.read_clip_splits(folders, clip_ids)] == [0, 1, 2]
+    for wrong in ([folders[1], folders[0], folders[2]], folders[:2]):
+        with pytest.raises(splits.SplitError, match="not folds 0..* of one cross-validation"):
+            split_files.read_clip_splits(wrong, clip_ids)
+
+
+def test_one_fold_alone_is_reported_as_a_single_split(tmp_path):
+    manifest, x = synthetic_manifest()
+    write_features(tmp_path / "features.h5", manifest, x)
+    fold = folds_for(manifest, split_params(strategy="actor_folds", n_folds=3))[2]
+    result, predictions = classic.evaluate_table(tmp_path / "features.h5", manifest, "emotion", [fold], "ridge", QUICK)
+    assert "folds" not in result and result["protocol"].endswith("(fold 3 of 3)")
+    assert {p["fold"] for p in predictions} == {2}

@@ -61,6 +61,14 @@ def test_feature_models_run_on_the_same_folds_and_learn(repo: Path) -> None:
     classic = read(repo, "metrics/cv/classic.json")
     cnn = read(repo, "metrics/cv/cnn.json")
     assert [f["test_speakers"] for f in classic["folds"]] == [f["test_speakers"] for f in cnn["folds"]]
+    # the same clips in the same folds: the feature models read the split stage's fold folders
+    with (repo / "metrics/cv/classic_predictions.csv").open() as handle:
+        classic_folds = sorted((row["fold"], row["clip_id"]) for row in csv.DictReader(handle))
+    cnn_folds = []
+    for fold in range(5):
+        with (repo / f"metrics/cv/fold{fold}/predictions.csv").open() as handle:
+            cnn_folds += [(str(fold), row["clip_id"]) for row in csv.DictReader(handle)]
+    assert classic_folds == sorted(cnn_folds)
     # the synthetic emotions differ in pitch and brightness: far above chance (1/6) for a linear model
     assert classic["headline"]["value"] > 0.5
     baseline = read(repo, "metrics/cv/baseline.json")

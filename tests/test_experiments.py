@@ -103,3 +103,18 @@ def test_predict_cli_matches_evaluate_on_an_applied_experiment(experiments: dict
         assert float(result.scores[0]) == pytest.approx(float(row["predicted"]), abs=2e-5)
     examples = sorted(p.name for p in (repo / "plots/mel_examples").iterdir())
     assert examples == ["normal.png", "strong.png"]
+
+
+def test_every_model_of_an_experiment_is_tested_on_the_split_stage_clips(experiments: dict) -> None:
+    """classic and baseline read data/split (no second splitter): their test clips are the CNN's copy-0 test rows."""
+    repo = experiments["repo"]
+    git(repo, "checkout", "-q", "speaker")
+    dvc(repo, "checkout", "-q", "dvc.yaml")
+
+    def clips(path: str) -> list[str]:
+        return sorted(r["clip_id"] for r in csv.DictReader((repo / path).open()) if r.get("copy", "0") == "0")
+
+    cnn = clips("metrics/predictions.csv")
+    assert cnn and clips("metrics/classic_predictions.csv") == cnn == clips("metrics/baseline_predictions.csv")
+    tested = {r["clip_id"] for r in csv.DictReader((repo / "data/split/split.csv").open()) if r["side"] == "test"}
+    assert set(cnn) == tested
