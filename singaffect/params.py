@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from singaffect import compute
 from singaffect.errors import SingaffectError
 
 
@@ -112,7 +113,7 @@ SCHEMA: dict[str, Any] = {
         "memory_budget_gb": Spec(float, 0.0, 4096.0),
     },
     "compute": {"n_jobs": Spec(int, -1, 256), "chunk_size": Spec(int, 1, 100000),
-                "backend": Spec(str, choices=("joblib", "dask")), "scheduler": Spec(str)},
+                "backend": Spec(str, choices=compute.BACKENDS), "scheduler": Spec(str)},
     "functionals": {
         "n_mfcc": Spec(int, 1, 128),
         "n_fft": Spec(int, 64, 16384),

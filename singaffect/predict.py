@@ -16,10 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from singaffect import audio_io, calibration, logmel, pad, storage
+from singaffect import audio_io, calibration, logmel, pad, preprocessing, storage
 from singaffect.errors import SingaffectError
-from singaffect.preprocessing import Preprocessing
-from singaffect.preprocessing import read as read_preprocessing
 
 WINDOWS_PER_BATCH = 32  # bounds memory on hour-long takes
 SILENT = "silent"
@@ -105,7 +103,7 @@ class TakeScores:
         }
 
 
-def scorable_windows(prep: Preprocessing, samples: np.ndarray, hop_seconds: float | None,
+def scorable_windows(prep: preprocessing.Preprocessing, samples: np.ndarray, hop_seconds: float | None,
                      path: str = "") -> tuple[int, np.ndarray, np.ndarray]:
     """``(hop, starts, status)`` of the windows of ``samples``; a ``PredictError`` when none can be scored.
 
@@ -128,7 +126,7 @@ def scorable_windows(prep: Preprocessing, samples: np.ndarray, hop_seconds: floa
     return hop, starts, status
 
 
-def score_samples(model: Any, prep: Preprocessing, samples: np.ndarray, hop_seconds: float | None = None,
+def score_samples(model: Any, prep: preprocessing.Preprocessing, samples: np.ndarray, hop_seconds: float | None = None,
                   path: str = "") -> TakeScores:
     """Score mono ``samples`` at ``prep.sample_rate`` in windows of ``prep.n_samples``.
 
@@ -162,7 +160,7 @@ def score_samples(model: Any, prep: Preprocessing, samples: np.ndarray, hop_seco
 
 def predict_file(audio_path: str | Path, model_path: str | Path, hop_seconds: float | None = None) -> TakeScores:
     """Decode ``audio_path`` (any rate, any channels) and score it with the model at ``model_path``."""
-    prep = read_preprocessing(model_file(model_path))
+    prep = preprocessing.read(model_file(model_path))
     samples = audio_io.load_mono(audio_path, prep.sample_rate)
     scorable_windows(prep, samples, hop_seconds, str(audio_path))
     model = load_model(model_path)
