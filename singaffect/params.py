@@ -87,6 +87,8 @@ SCHEMA: dict[str, Any] = {
         "dtype": Spec(str, choices=("float16", "float32")),
     },
     "split": {
+        # the names of splits.STRATEGIES (tests/test_splits.py checks), spelt out so that params.py, which
+        # every stage reads, does not import the splitter: a splits.py change must not rerun raw
         "strategy": Spec(str, choices=("group", "speaker", "cross_song_same_singers", "cross_song_new_singers",
                                        "random", "actor_folds", "leave_one_actor_out", "final_check")),
         "seed": Spec(int, 0),

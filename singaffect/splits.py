@@ -16,28 +16,13 @@ own folder, and every model (CNN and feature models) reads those folders, never 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from singaffect.errors import SingaffectError
 
 SIDES = ("train", "val", "test")
-
-PROTOCOLS = {
-    "group": "speaker-dependent, recording groups (all takes and copies of a line) kept on one side",
-    "speaker": "speaker-independent, held-out actors",
-    "cross_song_same_singers": "cross-song, same singers: train on one statement/song, test on the others",
-    "cross_song_new_singers": "cross-song and cross-singer: train on one statement/song and some actors, "
-                              "test on the other statements/songs of other actors",
-    "random": "LEAKY row-level random split (seed protocol): takes and copies of a recording cross sides",
-    "actor_folds": "speaker-independent cross-validation: k folds of actors",
-    "leave_one_actor_out": "speaker-independent cross-validation: one fold per actor",
-    "final_check": "FINAL CHECK: held-back actors (split.final_check_speakers), read once per frozen model",
-}
-CV_STRATEGIES = ("actor_folds", "leave_one_actor_out")
-SPEAKER_INDEPENDENT = ("speaker", "cross_song_new_singers", "final_check", *CV_STRATEGIES)
-
 
 class SplitError(SingaffectError, ValueError):
     """The split params do not fit the corpus; names the params key."""
@@ -224,62 +209,67 @@ def _train_statement_rows(rows: Sequence[Row], params: dict) -> tuple[set[str], 
     return wanted, [r for r in rows if speaker_key(r.statement) in wanted]
 
 
-def _make_split(rows: Sequence[Row], params: dict) -> Split:
-    """Sides for ``rows`` (final-check actors already removed) under ``params['strategy']``."""
-    strategy, seed = params["strategy"], params["seed"]
-    val_fraction, test_fraction = params["val_fraction"], params["test_fraction"]
-    if strategy in CV_STRATEGIES:
-        folds = _make_folds(rows, params)
-        if params["fold"] >= len(folds):
-            raise SplitError(f"params key split.fold: {params['fold']} is not a fold of split.strategy={strategy!r} "
-                             f"(folds 0..{len(folds) - 1})")
-        return folds[params["fold"]]
-    if strategy == "group":
-        if val_fraction + test_fraction >= 1:
-            raise SplitError("params keys split.val_fraction + split.test_fraction must be below 1")
-        sides = _originals_only(rows, _partition_groups(rows, (val_fraction, test_fraction), seed))
-    elif strategy == "speaker":
-        test, val = _speaker_sets(rows, params)
-        side_of = {}
-        for row in rows:
-            key = speaker_key(row.speaker)
-            side_of[row.group] = "test" if key in test else "val" if key in val else "train"
-        sides = _originals_only(rows, side_of)
-    elif strategy == "cross_song_same_singers":
-        _, in_train = _train_statement_rows(rows, params)
-        side_of = _partition_groups(in_train, (val_fraction, 0.0), seed)
-        for row in rows:
-            side_of.setdefault(row.group, "test")
-        sides = _originals_only(rows, side_of)
-    elif strategy == "cross_song_new_singers":
-        trained_songs, _ = _train_statement_rows(rows, params)
-        test, val = _speaker_sets(rows, params)
-        side_of = {}
-        for row in rows:
-            key, trained_song = speaker_key(row.speaker), speaker_key(row.statement) in trained_songs
-            if key in test and not trained_song:
-                side_of[row.group] = "test"
-            elif key in val and trained_song:
-                side_of[row.group] = "val"
-            elif key not in test | val and trained_song:
-                side_of[row.group] = "train"
-        sides = _originals_only(rows, side_of)
-    elif strategy == "random":
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(len(rows))
-        n_val = int(round(val_fraction * len(rows)))
-        n_test = int(round(test_fraction * len(rows)))
-        sides = np.array(["train"] * len(rows), dtype=object)
-        sides[order[:n_val]] = "val"
-        sides[order[n_val:n_val + n_test]] = "test"
-    else:
-        raise SplitError(f"params key split.strategy: unknown strategy {strategy!r}")
-    _check_sides(sides, strategy)
-    crossing = crossing_groups(rows, sides)
-    if crossing and strategy != "random":  # the honest strategies guarantee this by construction
-        raise SplitError(f"internal error: split.strategy={strategy!r} put recording group {crossing[0]!r} on two "
-                         f"sides; please report it with the split params")
-    return Split(sides=sides.astype(str), strategy=strategy, leaky=bool(crossing))
+def _group_sides(rows: Sequence[Row], params: dict) -> np.ndarray:
+    if params["val_fraction"] + params["test_fraction"] >= 1:
+        raise SplitError("params keys split.val_fraction + split.test_fraction must be below 1")
+    return _originals_only(rows, _partition_groups(rows, (params["val_fraction"], params["test_fraction"]),
+                                                   params["seed"]))
+
+
+def _speaker_sides(rows: Sequence[Row], params: dict) -> np.ndarray:
+    test, val = _speaker_sets(rows, params)
+    side_of = {}
+    for row in rows:
+        key = speaker_key(row.speaker)
+        side_of[row.group] = "test" if key in test else "val" if key in val else "train"
+    return _originals_only(rows, side_of)
+
+
+def _cross_song_same_singers_sides(rows: Sequence[Row], params: dict) -> np.ndarray:
+    _, in_train = _train_statement_rows(rows, params)
+    side_of = _partition_groups(in_train, (params["val_fraction"], 0.0), params["seed"])
+    for row in rows:
+        side_of.setdefault(row.group, "test")
+    return _originals_only(rows, side_of)
+
+
+def _cross_song_new_singers_sides(rows: Sequence[Row], params: dict) -> np.ndarray:
+    trained_songs, _ = _train_statement_rows(rows, params)
+    test, val = _speaker_sets(rows, params)
+    side_of = {}
+    for row in rows:
+        key, trained_song = speaker_key(row.speaker), speaker_key(row.statement) in trained_songs
+        if key in test and not trained_song:
+            side_of[row.group] = "test"
+        elif key in val and trained_song:
+            side_of[row.group] = "val"
+        elif key not in test | val and trained_song:
+            side_of[row.group] = "train"
+    return _originals_only(rows, side_of)
+
+
+def _random_sides(rows: Sequence[Row], params: dict) -> np.ndarray:
+    order = np.random.default_rng(params["seed"]).permutation(len(rows))
+    n_val = int(round(params["val_fraction"] * len(rows)))
+    n_test = int(round(params["test_fraction"] * len(rows)))
+    sides = np.array(["train"] * len(rows), dtype=object)
+    sides[order[:n_val]] = "val"
+    sides[order[n_val:n_val + n_test]] = "test"
+    return sides
+
+
+def _one_split(assign: Callable[[Sequence[Row], dict], np.ndarray]) -> Callable[[Sequence[Row], dict], list[Split]]:
+    """A builder of one checked ``Split`` from a function that assigns sides to rows."""
+    def build(rows: Sequence[Row], params: dict) -> list[Split]:
+        strategy = params["strategy"]
+        sides = assign(rows, params)
+        _check_sides(sides, strategy)
+        crossing = crossing_groups(rows, sides)
+        if crossing and strategy != "random":  # the honest strategies guarantee this by construction
+            raise SplitError(f"internal error: split.strategy={strategy!r} put recording group {crossing[0]!r} on "
+                             f"two sides; please report it with the split params")
+        return [Split(sides=sides.astype(str), strategy=strategy, leaky=bool(crossing))]
+    return build
 
 
 def describe(rows: Sequence[Row], split: Split, params: dict | None = None) -> dict:
@@ -326,11 +316,9 @@ def actor_folds(speakers: Sequence[str], n_folds: int, seed: int) -> list[list[s
             for f in range(n_folds)]
 
 
-def _make_folds(rows: Sequence[Row], params: dict) -> list[Split]:
-    """The folds of ``make_folds`` on rows without final-check actors."""
+def _actor_folds(rows: Sequence[Row], params: dict) -> list[Split]:
+    """One ``Split`` per fold of actors (``actor_folds``: ``split.n_folds``; ``leave_one_actor_out``: one per actor)."""
     strategy = params["strategy"]
-    if strategy not in CV_STRATEGIES:
-        return [_make_split(rows, params)]
     speakers = [speaker_key(r.speaker) for r in rows]
     n_actors = len(set(speakers))
     if n_actors < 3:
@@ -362,8 +350,9 @@ def held_back(rows: Sequence[Row], params: dict) -> np.ndarray:
     return np.array([speaker_key(row.speaker) in held for row in rows], dtype=bool)
 
 
-def _final_check(rows: Sequence[Row], held: np.ndarray, params: dict) -> Split:
+def _final_check(rows: Sequence[Row], params: dict) -> list[Split]:
     """Train on every other actor (val: ``split.val_fraction`` of them), test the held-back actors."""
+    held = held_back(rows, params)
     if not held.any():
         raise SplitError(f"params key split.final_check_speakers: none of {params['final_check_speakers']} "
                          f"is a speaker of this corpus")
@@ -374,12 +363,61 @@ def _final_check(rows: Sequence[Row], held: np.ndarray, params: dict) -> Split:
                for row, h in zip(rows, held)}
     sides = _originals_only(rows, side_of)
     _check_sides(sides, "final_check")
-    return Split(sides=sides.astype(str), strategy="final_check", leaky=False)
+    return [Split(sides=sides.astype(str), strategy="final_check", leaky=False)]
 
 
-def _without_held_back(rows: Sequence[Row], params: dict, build) -> list[Split]:
-    """``build`` on the rows of every actor but the final-check ones, whose rows stay unused ("")."""
-    held = held_back(rows, params)
+@dataclass(frozen=True)
+class Strategy:
+    """A split protocol: what it measures, how it assigns rows, and what that makes of its results."""
+
+    protocol: str
+    build: Callable[[Sequence[Row], dict], list[Split]]  # rows -> one Split, or one per fold
+    cross_validation: bool = False
+    speaker_independent: bool = False  # test speakers never train: a bootstrap resamples speakers
+    reads_held_back: bool = False      # the one strategy that tests split.final_check_speakers
+
+
+STRATEGIES: dict[str, Strategy] = {
+    "group": Strategy("speaker-dependent, recording groups (all takes and copies of a line) kept on one side",
+                      _one_split(_group_sides)),
+    "speaker": Strategy("speaker-independent, held-out actors", _one_split(_speaker_sides), speaker_independent=True),
+    "cross_song_same_singers": Strategy("cross-song, same singers: train on one statement/song, test on the others",
+                                        _one_split(_cross_song_same_singers_sides)),
+    "cross_song_new_singers": Strategy("cross-song and cross-singer: train on one statement/song and some actors, "
+                                       "test on the other statements/songs of other actors",
+                                       _one_split(_cross_song_new_singers_sides), speaker_independent=True),
+    "random": Strategy("LEAKY row-level random split (seed protocol): takes and copies of a recording cross sides",
+                       _one_split(_random_sides)),
+    "actor_folds": Strategy("speaker-independent cross-validation: k folds of actors", _actor_folds,
+                            cross_validation=True, speaker_independent=True),
+    "leave_one_actor_out": Strategy("speaker-independent cross-validation: one fold per actor", _actor_folds,
+                                    cross_validation=True, speaker_independent=True),
+    "final_check": Strategy("FINAL CHECK: held-back actors (split.final_check_speakers), read once per frozen model",
+                            _final_check, speaker_independent=True, reads_held_back=True),
+}
+PROTOCOLS = {name: strategy.protocol for name, strategy in STRATEGIES.items()}
+CV_STRATEGIES = tuple(name for name, strategy in STRATEGIES.items() if strategy.cross_validation)
+SPEAKER_INDEPENDENT = tuple(name for name, strategy in STRATEGIES.items() if strategy.speaker_independent)
+
+
+def _strategy(params: dict) -> Strategy:
+    if params["strategy"] not in STRATEGIES:
+        raise SplitError(f"params key split.strategy: unknown strategy {params['strategy']!r}")
+    return STRATEGIES[params["strategy"]]
+
+
+def make_folds(rows: Sequence[Row], params: dict) -> list[Split]:
+    """One ``Split`` per fold for the CV strategies, else the one split of ``params['strategy']``.
+
+    The actors of ``split.final_check_speakers`` are left out of every strategy but
+    ``final_check`` (their rows stay unused, ""): they stay untouched by development and
+    are read once a model is frozen. Within a fold the test actors are that fold's actors;
+    ``split.val_fraction`` of the remaining actors (at least one, chosen by ``split.seed``
+    and the fold) form the validation side, so neither early stopping nor testing ever
+    sees a training actor.
+    """
+    check_groups(rows)
+    strategy = _strategy(params)
     final = {speaker_key(s) for s in params.get("final_check_speakers", [])}
     for key in ("test_speakers", "val_speakers"):
         listed = params.get(key, [])
@@ -387,10 +425,10 @@ def _without_held_back(rows: Sequence[Row], params: dict, build) -> list[Split]:
         if shared and params["strategy"] in ("speaker", "cross_song_new_singers"):
             raise SplitError(f"params keys split.{key} and split.final_check_speakers share {shared}: "
                              f"final-check actors are held back from every other strategy")
-    if params["strategy"] == "final_check":
-        return [_final_check(rows, held, params)]
-    kept = np.flatnonzero(~held)
-    splits_ = build([rows[i] for i in kept], params)
+    if strategy.reads_held_back:
+        return strategy.build(rows, params)
+    kept = np.flatnonzero(~held_back(rows, params))
+    splits_ = strategy.build([rows[i] for i in kept], params)
     for split in splits_:
         sides = np.full(len(rows), "", dtype=object)
         sides[kept] = split.sides
@@ -399,21 +437,11 @@ def _without_held_back(rows: Sequence[Row], params: dict, build) -> list[Split]:
 
 
 def make_split(rows: Sequence[Row], params: dict) -> Split:
-    """Sides for ``rows`` under ``params['strategy']`` (see PROTOCOLS).
-
-    The actors of ``split.final_check_speakers`` are left out of every strategy but
-    ``final_check``: they stay untouched by development and are read once a model is frozen.
-    """
-    check_groups(rows)
-    return _without_held_back(rows, params, lambda kept, p: [_make_split(kept, p)])[0]
-
-
-def make_folds(rows: Sequence[Row], params: dict) -> list[Split]:
-    """One ``Split`` per fold for the CV strategies, else ``[make_split(rows, params)]`` (final-check actors left out).
-
-    Within a fold the test actors are that fold's actors; ``split.val_fraction`` of the
-    remaining actors (at least one, chosen by ``split.seed`` and the fold) form the
-    validation side, so neither early stopping nor testing ever sees a training actor.
-    """
-    check_groups(rows)
-    return _without_held_back(rows, params, _make_folds)
+    """The split the split stage writes: the strategy's one split, or fold ``split.fold`` of a CV strategy."""
+    folds = make_folds(rows, params)
+    if not _strategy(params).cross_validation:
+        return folds[0]
+    if params["fold"] >= len(folds):
+        raise SplitError(f"params key split.fold: {params['fold']} is not a fold of split.strategy="
+                         f"{params['strategy']!r} (folds 0..{len(folds) - 1})")
+    return folds[params["fold"]]

@@ -256,3 +256,12 @@ def test_describe_shows_a_leak_and_folds(rows: list[Row]) -> None:
 @pytest.mark.parametrize("value, key", [(1, "1"), ("01", "1"), (" 21 ", "21"), ("F01", "f01"), ("m02", "m02")])
 def test_speaker_key(value, key: str) -> None:
     assert splits.speaker_key(value) == key
+
+
+def test_the_params_schema_offers_exactly_the_registered_strategies():
+    from singaffect import params as params_module
+
+    assert params_module.SCHEMA["split"]["strategy"].choices == tuple(splits.STRATEGIES)
+    assert set(splits.PROTOCOLS) == set(splits.STRATEGIES)
+    assert set(splits.CV_STRATEGIES) | {"final_check", "speaker", "cross_song_new_singers"} == set(
+        splits.SPEAKER_INDEPENDENT)
