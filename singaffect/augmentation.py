@@ -5,18 +5,13 @@ clips exist or which worker ran them, so reruns are bit-identical.
 """
 from __future__ import annotations
 
-import hashlib
 import random
 from typing import Any
 
 import audiomentations as am
 import numpy as np
 
-
-def derive_seed(*parts: Any) -> int:
-    """A 32-bit seed from any printable parts (stable across runs and machines)."""
-    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
-    return int.from_bytes(digest[:4], "little")
+from singaffect.compute import derive_seed
 
 
 def build_augmenter(params: dict[str, Any]) -> am.Compose:

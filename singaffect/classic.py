@@ -33,7 +33,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from singaffect import evaluation, feature_table, metrics, splits
+from singaffect import enrolment, evaluation, feature_table, metrics, splits
 from singaffect.corpus import EMOTIONS
 from singaffect.errors import SingaffectError
 
@@ -180,19 +180,23 @@ def summary(task: str, y: np.ndarray, outcome: Outcome, folds: Sequence[splits.S
 
 
 def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]], task: str,
-                   folds: Sequence[splits.Split], name: str, cfg: dict) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                   folds: Sequence[splits.Split], name: str, cfg: dict,
+                   singer: enrolment.Enrolment = enrolment.Enrolment()) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Metrics summary and per-clip predictions of model ``name`` on a feature table, once per split in ``folds``.
 
     ``folds[i].sides`` follow ``manifest`` (one original recording per row), as
-    ``split_files.read_clip_splits`` gives them.
+    ``split_files.read_clip_splits`` gives them. ``singer`` standardises every clip by its
+    singer's enrolment set first (``enrolment.normalise``), whatever its side.
     """
     from singaffect.training import targets_for_task
 
     x, _ = feature_table.read_table(features_path, [r["clip_id"] for r in manifest])
+    x = enrolment.normalise(x, manifest, singer)
     y = targets_for_task(manifest, task)
     outcome = run(name, task, x, y, folds, cfg, [r["emotion"] for r in manifest])
     result = summary(task, y, outcome, folds, manifest,
-                     {"model": name, "features": Path(features_path).parent.name, "n_features": int(x.shape[1])})
+                     {"model": name, "features": Path(features_path).parent.name, "n_features": int(x.shape[1]),
+                      **({"enrolment": singer.describe()} if singer.mode != "none" else {})})
 
     def shown(value: Any) -> Any:
         return EMOTIONS[int(value)] if task == "emotion" else round(float(value), 5)

@@ -21,6 +21,7 @@ half-written entry; processes that find everything cached never wait for each ot
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -49,6 +50,13 @@ class NumbaCacheError(SingaffectError, RuntimeError):
 
 class WorkerDiedError(SingaffectError, RuntimeError):
     """A worker process was killed (segfault or out of memory); names the numba cache to delete."""
+
+
+def derive_seed(*parts: Any) -> int:
+    """A 32-bit seed from any printable parts (stable across runs and machines): per-item seeds
+    such as ``(augment.seed, clip_id, copy)`` make results independent of worker count and order."""
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:4], "little")
 
 
 BACKENDS = ("joblib", "dask")  # the params schema offers these for compute.backend

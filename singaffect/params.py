@@ -143,6 +143,8 @@ SCHEMA: dict[str, Any] = {
         "learning_rate": Spec(float, 1e-7, 1.0),
         "patience": Spec(int, 0, 10000),
         "seed": Spec(int, 0),
+        "enrolment": Spec(str, choices=("none", "other_statement", "other_takes")),
+        "enrolment_takes": Spec(int, 0, 100000),
     },
     "baseline": {"alpha": Spec(float, 1e-9, 1e9)},
 }

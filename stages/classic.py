@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from singaffect import classic, corpus, evaluation, params, split_files, stage, storage
+from singaffect import classic, corpus, enrolment, evaluation, params, split_files, stage, storage
 
 FEATURES = Path("data/functionals/features.h5")
 MANIFEST = Path("data/raw/manifest.csv")
@@ -23,13 +23,14 @@ def main(argv: list[str] | None = None) -> None:
     cfg, task = p["classic"], p["train"]["task"]
     manifest = corpus.read_manifest(MANIFEST)
     folds = split_files.read_clip_splits(args.split, [row["clip_id"] for row in manifest])
-    result, predictions = classic.evaluate_table(FEATURES, manifest, task, folds, cfg["model"], cfg)
+    singer = enrolment.Enrolment(cfg["enrolment"], cfg["enrolment_takes"], cfg["seed"])
+    result, predictions = classic.evaluate_table(FEATURES, manifest, task, folds, cfg["model"], cfg, singer)
     with storage.atomic_outputs(args.out / "classic.json", args.out / "classic_predictions.csv") as tmp:
         tmp[0].write_text(json.dumps(result, indent=2) + "\n")
         corpus.write_manifest(tmp[1], predictions,
                               columns=("clip_id", "speaker", "group", "fold", "actual", "predicted"))
-    stage.log.info("classic: %s on functionals, %s %s = %.3f (95%% CI %s) on %d test clips, %s%s",
-                   cfg["model"], task, result["headline"]["metric"], result["headline"]["value"],
+    stage.log.info("classic: %s on functionals%s, %s %s = %.3f (95%% CI %s) on %d test clips, %s%s",
+                   cfg["model"], "" if singer.mode == "none" else f" (enrolment: {singer.mode})", task, result["headline"]["metric"], result["headline"]["value"],
                    evaluation.ci_text(result["headline"]["ci95"]), result["n_test"], result["strategy"],
                    " [LEAKY protocol]" if result["leaky"] else "")
 

@@ -10,7 +10,7 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from singaffect.augmentation import derive_seed
+from singaffect.compute import derive_seed
 from singaffect.pad import pad_or_trim
 from singaffect.splits import (CV_STRATEGIES, SIDES, SPEAKER_INDEPENDENT, Row, SplitError, crossing_groups,
                                make_folds, make_split, speaker_key)

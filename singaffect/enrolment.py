@@ -1,0 +1,96 @@
+"""Singer enrolment: standardise a clip's features by other recordings of the same singer.
+
+Singers differ in voice far more than one singer's emotions differ from each other, so a
+feature vector says more once it is read against the singer's own range. Each clip is
+standardised by the mean and standard deviation of its *enrolment set*: other clips by
+the same singer, never the clip's own recording group (so never the scored take nor its
+twin take), labels never read. The same transform serves a training clip, a test clip
+and, at use time, a new singer who sings a few takes first.
+
+Modes (``classic.enrolment``):
+
+* ``none``: features as extracted.
+* ``other_statement``: every take by the singer of the other statements (songs).
+* ``other_takes``: ``classic.enrolment_takes`` of the singer's takes from other recording
+  groups, drawn per clip with a seed derived from ``classic.seed`` and the clip id
+  (0: all of them).
+
+With one clip in the set only its mean is removed; a feature the set leaves undefined
+(NaN, or no clip at all) is left as it is, and the model's imputer fills it.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from singaffect.compute import derive_seed
+from singaffect.errors import SingaffectError
+from singaffect.splits import speaker_key
+
+MODES = ("none", "other_statement", "other_takes")
+
+
+class EnrolmentError(SingaffectError, ValueError):
+    """The enrolment params do not fit the corpus; names the params key."""
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    mode: str = "none"
+    takes: int = 0  # other_takes: clips per enrolment set (0: every eligible clip)
+    seed: int = 0
+
+    def describe(self) -> dict[str, object]:
+        """What ``metrics/classic.json`` records of the enrolment."""
+        if self.mode == "other_takes":
+            return {"mode": self.mode, "takes": self.takes or "all"}
+        return {"mode": self.mode}
+
+
+def enrolment_sets(manifest: Sequence[dict[str, str]], enrolment: Enrolment) -> list[np.ndarray]:
+    """For each manifest row, the row indices of its enrolment set (sorted; empty for ``none``)."""
+    if enrolment.mode not in MODES:
+        raise EnrolmentError(f"params key classic.enrolment: unknown mode {enrolment.mode!r} (choose from {list(MODES)})")
+    if enrolment.mode == "none":
+        return [np.array([], dtype=np.int64) for _ in manifest]
+    by_speaker: dict[str, list[int]] = {}
+    for i, row in enumerate(manifest):
+        by_speaker.setdefault(speaker_key(row["speaker"]), []).append(i)
+    sets = []
+    for row in manifest:
+        same_singer = by_speaker[speaker_key(row["speaker"])]
+        if enrolment.mode == "other_statement":
+            chosen = [j for j in same_singer
+                      if speaker_key(manifest[j]["statement"]) != speaker_key(row["statement"])]
+        else:
+            eligible = sorted((j for j in same_singer if manifest[j]["group"] != row["group"]),
+                              key=lambda j: manifest[j]["clip_id"])  # the draw ignores manifest order
+            chosen = eligible
+            if enrolment.takes and len(eligible) > enrolment.takes:
+                rng = np.random.default_rng(derive_seed("enrolment", enrolment.seed, row["clip_id"]))
+                chosen = [eligible[k] for k in rng.choice(len(eligible), enrolment.takes, replace=False)]
+        sets.append(np.array(sorted(chosen), dtype=np.int64))
+    return sets
+
+
+def normalise(x: np.ndarray, manifest: Sequence[dict[str, str]], enrolment: Enrolment) -> np.ndarray:
+    """``x`` (one row per manifest row) with each row standardised by its enrolment set's statistics."""
+    if enrolment.mode == "none":
+        return x
+    out = np.array(x, dtype=np.float64, copy=True)
+    for i, members in enumerate(enrolment_sets(manifest, enrolment)):
+        if not len(members):
+            continue
+        rows = x[members].astype(np.float64)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: left as they are below
+            mean = np.nanmean(rows, axis=0)
+            std = np.nanstd(rows, axis=0) if len(members) > 1 else np.ones(x.shape[1])
+        mean = np.where(np.isfinite(mean), mean, 0.0)
+        std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
+        out[i] = (out[i] - mean) / std
+    return out.astype(x.dtype)
+

@@ -1,0 +1,103 @@
+"""Singer enrolment: each clip standardised by other recordings of its singer, never its own line."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from singaffect import classic, enrolment, splits
+from singaffect.corpus import EMOTIONS
+from singaffect.enrolment import Enrolment
+from test_classic import PARAMS, QUICK, split_params, write_features
+
+
+def singers_manifest(actors=range(1, 7), seed=0, offset=6.0) -> tuple[list[dict], np.ndarray]:
+    """Two statements x 6 emotions x 2 intensities x 2 takes per actor; every actor's voice shifts
+    all features by a large random offset, the emotion moves features 1..6 a little."""
+    rng = np.random.default_rng(seed)
+    manifest, x = [], []
+    for actor in actors:
+        voice = rng.normal(scale=offset, size=12)
+        for statement in ("01", "02"):
+            for e, emotion in enumerate(EMOTIONS):
+                for strong in (0, 1):
+                    for take in ("01", "02"):
+                        manifest.append({
+                            "clip_id": f"{actor:02d}-{statement}-{e}-{strong}-{take}", "path": "",
+                            "speaker": f"{actor:02d}", "gender": "", "statement": statement, "repetition": take,
+                            "emotion": emotion, "intensity": "strong" if strong else "normal",
+                            "enthusiasm": float(strong), "group": f"{actor:02d}|{statement}|{emotion}|{strong}"})
+                        row = voice + rng.normal(scale=0.5, size=12)
+                        row[1 + e] += 1.5
+                        row[0] += 1.0 * strong
+                        x.append(row)
+    return manifest, np.asarray(x, dtype=np.float32)
+
+
+def test_enrolment_sets_hold_the_same_singer_and_never_the_scored_line():
+    manifest, _ = singers_manifest(actors=range(1, 3))
+    for mode, takes in (("other_takes", 0), ("other_takes", 4), ("other_statement", 0)):
+        sets = enrolment.enrolment_sets(manifest, Enrolment(mode, takes, seed=3))
+        for row, members in zip(manifest, sets):
+            assert len(members) > 0
+            assert {manifest[j]["speaker"] for j in members} == {row["speaker"]}
+            assert row["group"] not in {manifest[j]["group"] for j in members}  # neither take of the line
+            if mode == "other_statement":
+                assert {manifest[j]["statement"] for j in members} == {"02" if row["statement"] == "01" else "01"}
+                assert len(members) == 24
+            elif takes:
+                assert len(members) == takes
+            else:
+                assert len(members) == 48 - 2
+
+
+def test_drawn_sets_are_seeded_per_clip():
+    manifest, _ = singers_manifest(actors=range(1, 3))
+    first = enrolment.enrolment_sets(manifest, Enrolment("other_takes", 2, seed=0))
+    again = enrolment.enrolment_sets(manifest, Enrolment("other_takes", 2, seed=0))
+    other = enrolment.enrolment_sets(manifest, Enrolment("other_takes", 2, seed=1))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+    reordered = enrolment.enrolment_sets(manifest[::-1], Enrolment("other_takes", 2, seed=0))[::-1]
+    clip = [r["clip_id"] for r in manifest]
+    back = [r["clip_id"] for r in manifest[::-1]]
+    assert all(sorted(clip[j] for j in a) == sorted(back[j] for j in b) for a, b in zip(first, reordered))
+
+
+def test_normalise_removes_the_singer_and_never_reads_labels():
+    manifest, x = singers_manifest()
+    z = enrolment.normalise(x, manifest, Enrolment("other_statement"))
+    by_singer = lambda data: np.array([data[[i for i, r in enumerate(manifest) if r["speaker"] == s]].mean(axis=0)
+                                       for s in sorted({r["speaker"] for r in manifest})])
+    assert by_singer(x).std(axis=0).mean() > 3.0 > 0.5 > by_singer(z).std(axis=0).mean()
+    shuffled = [{**r, "emotion": EMOTIONS[(EMOTIONS.index(r["emotion"]) + 1) % 6], "intensity": "normal",
+                 "enthusiasm": 0.0} for r in manifest]
+    assert np.array_equal(z, enrolment.normalise(x, shuffled, Enrolment("other_statement")))
+    assert enrolment.normalise(x, manifest, Enrolment("none")) is x
+
+
+def test_one_enrolment_take_only_centres_and_undefined_features_stay_undefined():
+    manifest = [{"clip_id": c, "speaker": "01", "statement": "01", "group": c} for c in ("a", "b")]
+    x = np.array([[1.0, np.nan, 5.0], [3.0, 2.0, 5.0]])
+    z = enrolment.normalise(x, manifest, Enrolment("other_takes"))
+    assert z[0].tolist()[0] == -2.0 and np.isnan(z[0, 1]) and z[0, 2] == 0.0
+    assert z[1].tolist()[0] == 2.0 and z[1, 1] == 2.0  # the other take's pitch was undefined: left as it is
+
+
+def test_enrolment_helps_a_model_across_singers(tmp_path):
+    """Under actor folds the singers' voices swamp the emotion; enrolment gives it back."""
+    manifest, x = singers_manifest()
+    write_features(tmp_path / "features.h5", manifest, x)
+    folds = splits.make_folds(splits.rows_from_manifest(manifest),
+                              split_params(strategy="actor_folds", n_folds=3, final_check_speakers=[]))
+    plain, _ = classic.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "ridge", QUICK)
+    enrolled, _ = classic.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "ridge", QUICK,
+                                         Enrolment("other_statement"))
+    assert "enrolment" not in plain and enrolled["enrolment"] == {"mode": "other_statement"}
+    assert enrolled["accuracy"] > plain["accuracy"] + 0.15 and enrolled["accuracy"] > 0.6
+
+
+def test_unknown_mode_names_the_key():
+    manifest, _ = singers_manifest(actors=range(1, 2))
+    with pytest.raises(enrolment.EnrolmentError, match="classic.enrolment"):
+        enrolment.enrolment_sets(manifest, Enrolment("everyone"))
+    assert PARAMS["classic"]["enrolment"] in enrolment.MODES
