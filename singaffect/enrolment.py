@@ -15,6 +15,11 @@ Modes (``classic.enrolment``):
   groups, drawn per clip with a seed derived from ``classic.seed`` and the clip id
   (0: all of them).
 
+``classic.enrolment_emotions`` (a list; empty: any) restricts either set to takes sung
+with those emotions, as when a singer is asked for a few neutral takes: an unbalanced set,
+where an actor's whole balanced repertoire would flatter enrolment. Only the emotions of
+the enrolment takes are read, to choose them, never the scored clip's.
+
 With one clip in the set only its mean is removed; a feature the set leaves undefined
 (NaN, or no clip at all) is left as it is, and the model's imputer fills it.
 """
@@ -42,12 +47,16 @@ class Enrolment:
     mode: str = "none"
     takes: int = 0  # other_takes: clips per enrolment set (0: every eligible clip)
     seed: int = 0
+    emotions: tuple[str, ...] = ()  # enrol only takes sung with these emotions (empty: any)
 
     def describe(self) -> dict[str, object]:
         """What ``metrics/classic.json`` records of the enrolment."""
+        described: dict[str, object] = {"mode": self.mode}
         if self.mode == "other_takes":
-            return {"mode": self.mode, "takes": self.takes or "all"}
-        return {"mode": self.mode}
+            described["takes"] = self.takes or "all"
+        if self.emotions:
+            described["emotions"] = list(self.emotions)
+        return described
 
 
 def enrolment_sets(manifest: Sequence[dict[str, str]], enrolment: Enrolment) -> list[np.ndarray]:
@@ -56,12 +65,19 @@ def enrolment_sets(manifest: Sequence[dict[str, str]], enrolment: Enrolment) -> 
         raise EnrolmentError(f"params key classic.enrolment: unknown mode {enrolment.mode!r} (choose from {list(MODES)})")
     if enrolment.mode == "none":
         return [np.array([], dtype=np.int64) for _ in manifest]
+    if enrolment.emotions:
+        known = {row.get("emotion", "") for row in manifest} - {""}
+        unknown = sorted(set(enrolment.emotions) - known)
+        if unknown:
+            raise EnrolmentError(f"params key classic.enrolment_emotions: no clip is sung with {unknown} "
+                                 f"(emotions: {sorted(known) or 'none, the corpus has scores only'})")
     by_speaker: dict[str, list[int]] = {}
     for i, row in enumerate(manifest):
-        by_speaker.setdefault(speaker_key(row["speaker"]), []).append(i)
+        if not enrolment.emotions or row.get("emotion") in enrolment.emotions:
+            by_speaker.setdefault(speaker_key(row["speaker"]), []).append(i)
     sets = []
     for row in manifest:
-        same_singer = by_speaker[speaker_key(row["speaker"])]
+        same_singer = by_speaker.get(speaker_key(row["speaker"]), [])
         if enrolment.mode == "other_statement":
             chosen = [j for j in same_singer
                       if speaker_key(manifest[j]["statement"]) != speaker_key(row["statement"])]

@@ -145,6 +145,7 @@ SCHEMA: dict[str, Any] = {
         "seed": Spec(int, 0),
         "enrolment": Spec(str, choices=("none", "other_statement", "other_takes")),
         "enrolment_takes": Spec(int, 0, 100000),
+        "enrolment_emotions": Spec(list, item=str),
     },
     "baseline": {"alpha": Spec(float, 1e-9, 1e9)},
 }

@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> None:
     cfg, task = p["classic"], p["train"]["task"]
     manifest = corpus.read_manifest(MANIFEST)
     folds = split_files.read_clip_splits(args.split, [row["clip_id"] for row in manifest])
-    singer = enrolment.Enrolment(cfg["enrolment"], cfg["enrolment_takes"], cfg["seed"])
+    singer = enrolment.Enrolment(cfg["enrolment"], cfg["enrolment_takes"], cfg["seed"],
+                                 tuple(cfg["enrolment_emotions"]))
     result, predictions = classic.evaluate_table(FEATURES, manifest, task, folds, cfg["model"], cfg, singer)
     with storage.atomic_outputs(args.out / "classic.json", args.out / "classic_predictions.csv") as tmp:
         tmp[0].write_text(json.dumps(result, indent=2) + "\n")

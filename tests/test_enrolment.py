@@ -101,3 +101,16 @@ def test_unknown_mode_names_the_key():
     with pytest.raises(enrolment.EnrolmentError, match="classic.enrolment"):
         enrolment.enrolment_sets(manifest, Enrolment("everyone"))
     assert PARAMS["classic"]["enrolment"] in enrolment.MODES
+
+
+def test_enrolment_from_one_emotion_only():
+    manifest, x = singers_manifest(actors=range(1, 3))
+    sets = enrolment.enrolment_sets(manifest, Enrolment("other_takes", 0, emotions=("neutral",)))
+    for row, members in zip(manifest, sets):
+        assert {manifest[j]["emotion"] for j in members} == {"neutral"}
+        assert row["group"] not in {manifest[j]["group"] for j in members}
+        assert len(members) == (6 if row["emotion"] == "neutral" else 8)  # 2 songs x 2 intensities x 2 takes
+    assert Enrolment("other_takes", 3, emotions=("neutral", "calm")).describe() == {
+        "mode": "other_takes", "takes": 3, "emotions": ["neutral", "calm"]}
+    with pytest.raises(enrolment.EnrolmentError, match=r"classic.enrolment_emotions.*\['bored'\]"):
+        enrolment.enrolment_sets(manifest, Enrolment("other_takes", emotions=("bored",)))
