@@ -22,116 +22,24 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shlex
 import shutil
 import subprocess
 import sys
-import time
-from dataclasses import asdict, dataclass
-from importlib import metadata
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
-import psutil
 import yaml
-
-REPO = Path(__file__).resolve().parents[1]
 
 from singaffect import corpus
 
+from harness import REPO, check, machine, measure, path_bytes
+from report import mib, render, write_section
+
 DATA_STAGES = ("raw", "augment", "pad", "mel", "split")
 TRAIN_STAGES = ("train", "evaluate")
-SEED_PHASES = ("load", "augment", "pad", "mel", "stack")
 PIPELINE_FILES = ("dvc.yaml", "params.yaml", ".dvcignore")
 PIPELINE_DIRS = ("stages", "singaffect")
-MIB = 1024 * 1024
-
-
-@dataclass
-class Measurement:
-    """One measured command: wall time, peak memory of its process tree, what it wrote."""
-
-    name: str
-    command: str
-    wall_s: float
-    cpu_s: float                 # user + system time of the whole tree: max of the next two
-    cpu_reaped_s: float          # wait4: the process and the children it reaped
-    cpu_sampled_s: float         # sum over every process the poller saw, at its last sample
-    peak_rss_bytes: int          # max(sampled sum over the tree, largest single process high-water mark)
-    peak_tree_sample_bytes: int  # largest sum of RSS over the tree seen by the poller
-    peak_single_bytes: int       # ru_maxrss from wait4: largest single process of the tree (exact)
-    max_processes: int
-    output_bytes: int | None = None  # bytes of the declared outputs, None where it does not apply
-    returncode: int = 0
-
-
-def sample_tree(root: psutil.Process, cpu: dict[tuple[int, float], float]) -> tuple[int, int]:
-    """Sum of RSS over ``root`` and all its descendants, and how many processes that was.
-
-    Also records each process's CPU time so far in ``cpu`` (keyed by pid and start time), so
-    workers that exit without being reaped by the stage still count.
-    """
-    try:
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0, 0
-    total = count = 0
-    for proc in procs:
-        try:
-            with proc.oneshot():
-                total += proc.memory_info().rss
-                times = proc.cpu_times()
-                cpu[(proc.pid, proc.create_time())] = times.user + times.system
-            count += 1
-        except psutil.Error:  # exited between listing and reading, or a zombie
-            pass
-    return total, count
-
-
-def measure(name: str, cmd: list[str], cwd: Path, env: dict[str, str], log: Path,
-            interval: float) -> Measurement:
-    """Run ``cmd`` and poll the RSS of its process tree every ``interval`` seconds until it exits."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    cpu: dict[tuple[int, float], float] = {}
-    with log.open("w") as out:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        root = psutil.Process(proc.pid)
-        peak_sum = peak_count = 0
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            total, count = sample_tree(root, cpu)
-            peak_sum, peak_count = max(peak_sum, total), max(peak_count, count)
-            time.sleep(interval)
-        wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    single = usage.ru_maxrss * 1024  # KiB on Linux
-    # wait4 counts the process and the children it reaped; the samples catch workers it did not reap
-    reaped, sampled = usage.ru_utime + usage.ru_stime, sum(cpu.values())
-    return Measurement(name=name, command=shlex.join(cmd), wall_s=wall, cpu_s=max(reaped, sampled),
-                       cpu_reaped_s=reaped, cpu_sampled_s=sampled,
-                       peak_rss_bytes=max(peak_sum, single),
-                       peak_tree_sample_bytes=peak_sum, peak_single_bytes=single, max_processes=peak_count,
-                       returncode=proc.returncode)
-
-
-def check(m: Measurement, log: Path) -> None:
-    """Stop the benchmark, showing the log tail, when a measured command failed."""
-    if m.returncode != 0:
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
-        sys.exit(f"benchmark: '{m.command}' exited {m.returncode}; last lines of {log}:\n{tail}")
-
-
-def path_bytes(path: Path) -> int:
-    """Size of a file, or of every file under a folder (0 when missing)."""
-    if path.is_file():
-        return path.stat().st_size
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
-    return 0
 
 
 def stage_outputs(dvc_yaml: Path) -> dict[str, list[str]]:
@@ -204,129 +112,6 @@ def remove_outputs(run_dir: Path, outputs: dict[str, list[str]]) -> None:
                 shutil.rmtree(path)
             elif path.exists() or path.is_symlink():
                 path.unlink()
-
-
-def machine() -> dict[str, Any]:
-    """Cores, CPU model, RAM and software versions, for the results header."""
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor() or "unknown")
-    versions = {}
-    for package in ("dvc", "numpy", "librosa", "audiomentations", "joblib", "h5py", "psutil"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "?"
-    try:
-        commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], check=True,
-                                capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "?"
-    return {"cpu_model": model, "logical_cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)),
-            "ram_bytes": psutil.virtual_memory().total, "python": platform.python_version(),
-            "kernel": platform.release(), "versions": versions, "commit": commit}
-
-
-def mib(n: float | None) -> str:
-    return "-" if n is None else f"{n / MIB:.1f}"
-
-
-def rate(clips: int, seconds: float) -> str:
-    return f"{clips / seconds:.2f}" if seconds > 0 else "-"
-
-
-def row(*cells: Any) -> str:
-    return "| " + " | ".join(str(c) for c in cells) + " |"
-
-
-def render(report: dict[str, Any]) -> str:
-    """The Markdown body of one results section."""
-    n = report["clips"]
-    mach = report["machine"]
-    lines = [f"## {report['title']}", ""]
-    if report["note"]:
-        lines += [f"> **{report['note']}**", ""]
-    load = report["loadavg"]
-    lines += [
-        f"- command: `{report['command']}`",
-        f"- date (UTC): {report['date']}; repo commit {mach['commit']}",
-        f"- machine: {mach['cpu_model']}, {mach['logical_cores']} logical cores ({mach['usable_cores']} usable), "
-        f"{mach['ram_bytes'] / 1024 ** 3:.1f} GiB RAM; Linux {mach['kernel']}; Python {mach['python']}",
-        "- load average (1/5/15 min) at start " + "/".join(f"{x:.2f}" for x in load["start"]) +
-        ", at end " + "/".join(f"{x:.2f}" for x in load["end"]),
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in mach["versions"].items()),
-        f"- clips: {n} source clips ({report['actors']}), {report['rows']} rows after augmentation "
-        f"(augment.copies={report['copies']}), compute.n_jobs={report['n_jobs']}, "
-        f"compute.chunk_size={report['chunk_size']}, corpus files {report['link']}",
-        "",
-        "### Our pipeline, stage scripts run directly (`python -m stages.X`)",
-        "",
-        row("stage", "wall s", "CPU s", "clips/s", "peak RSS MiB", "output MiB", "processes"),
-        row("---", "---:", "---:", "---:", "---:", "---:", "---:"),
-    ]
-    stages = {m["name"]: m for m in report["stages"]}
-    for m in report["stages"]:
-        lines.append(row(m["name"], f"{m['wall_s']:.2f}", f"{m['cpu_s']:.2f}", rate(n, m["wall_s"]),
-                         mib(m["peak_rss_bytes"]), mib(m["output_bytes"]), m["max_processes"]))
-    data = [stages[s] for s in ("raw", "augment", "pad", "mel")]
-    ours_wall = sum(m["wall_s"] for m in data)
-    ours_peak = max(m["peak_rss_bytes"] for m in data)
-    ours_cpu = sum(m["cpu_s"] for m in data)
-    lines.append(row("**raw → mel**", f"**{ours_wall:.2f}**", f"{ours_cpu:.2f}", rate(n, ours_wall),
-                     f"**{mib(ours_peak)}**", mib(sum(m["output_bytes"] for m in data)), ""))
-    if report["dvc"]:
-        lines += ["", "### Through DVC (`" + report["dvc_command"] + "`, end to end)", "",
-                  row("run", "wall s", "CPU s", "clips/s", "peak RSS MiB", "output MiB", "processes"),
-                  row("---", "---:", "---:", "---:", "---:", "---:", "---:")]
-        for m in report["dvc"]:
-            lines.append(row(m["name"], f"{m['wall_s']:.2f}", f"{m['cpu_s']:.2f}", rate(n, m["wall_s"]),
-                             mib(m["peak_rss_bytes"]), mib(m["output_bytes"]), m["max_processes"]))
-        direct = sum(m["wall_s"] for m in report["stages"])
-        lines += ["", f"DVC's own share of the full run (hashing, caching, lock file): "
-                      f"{report['dvc'][0]['wall_s'] - direct:.2f} s over the {direct:.2f} s of the stage scripts; "
-                      f"the DVC cache then holds {mib(report['dvc_cache_bytes'])} MiB."]
-    seed = report["seed"]
-    if seed:
-        held = seed["held_bytes"]
-        lines += ["", "### Seed's approach (`benchmarks/seed_baseline.py`: one process, lists in memory)", "",
-                  row("phase", "wall s", "CPU s", "clips/s", "peak RSS MiB", "held in memory MiB", "processes"),
-                  row("---", "---:", "---:", "---:", "---:", "---:", "---:")]
-        phase_held = {"load": held["raw"], "augment": held["augmented"], "pad": held["padded"],
-                      "mel": held["mel"], "stack": held["stacked"]}
-        for phase in SEED_PHASES:
-            seconds = seed["timers_s"][phase]
-            lines.append(row(phase, f"{seconds:.2f}", "", rate(n, seconds), "", mib(phase_held[phase]), ""))
-        m = seed["measurement"]
-        startup = m["wall_s"] - sum(seed["timers_s"].values())
-        lines.append(row("interpreter start + imports", f"{startup:.2f}", "", "", "", "", ""))
-        lines.append(row("**total** (process)", f"**{m['wall_s']:.2f}**", f"{m['cpu_s']:.2f}", rate(n, m["wall_s"]),
-                         f"**{mib(m['peak_rss_bytes'])}**", mib(sum(held.values())), m["max_processes"]))
-        lines += ["", "### Ours / seed's, data stages (raw → mel)", "",
-                  row("", "ours", "seed's", "ours / seed's"), row("---", "---:", "---:", "---:"),
-                  row("wall s", f"{ours_wall:.2f}", f"{m['wall_s']:.2f}", f"{ours_wall / m['wall_s']:.2f}"),
-                  row("CPU s", f"{ours_cpu:.2f}", f"{m['cpu_s']:.2f}", f"{ours_cpu / m['cpu_s']:.2f}"),
-                  row("peak RSS MiB", mib(ours_peak), mib(m["peak_rss_bytes"]),
-                      f"{ours_peak / m['peak_rss_bytes']:.2f}")]
-    return "\n".join(lines) + "\n"
-
-
-RESULTS_HEADER = """# Benchmark results
-
-Written by `benchmarks/bench_stages.py`, one section per (actors, augment.copies, compute.n_jobs)
-combination; rerunning a combination replaces its section. Columns: see `benchmarks/README.md`.
-"""
-
-
-def write_section(results: Path, key: str, body: str) -> None:
-    """Replace the section of ``key`` in ``results`` (or append it)."""
-    start, end = f"<!-- bench:{key} -->", f"<!-- /bench:{key} -->"
-    text = results.read_text() if results.exists() else RESULTS_HEADER
-    block = f"{start}\n{body}{end}\n"
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        text = before + block + rest.split(end, 1)[1].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + block
-    results.write_text(text)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
