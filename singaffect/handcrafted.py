@@ -149,9 +149,10 @@ def vibrato(semitones: np.ndarray, segments: list[tuple[int, int]], frame_rate: 
     if 0 < peak < spectrum.size - 1:  # parabolic interpolation of the log spectrum around the peak
         left, mid, right = np.log(spectrum[peak - 1:peak + 2] + 1e-20)
         denominator = left - 2 * mid + right
-        if denominator < 0:
+        if mid >= max(left, right) and denominator < 0:  # a true local maximum: the shift stays within half a bin
             rate += 0.5 * (left - right) / denominator * (freqs[1] - freqs[0])
-    return float(np.average(extents, weights=weights)), float(rate)
+    # a peak on the band's edge whose neighbour outside is higher stays on the edge: the rate is in the band
+    return float(np.average(extents, weights=weights)), float(np.clip(rate, min_hz, max_hz))
 
 
 def handcrafted(samples: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:

@@ -72,6 +72,17 @@ def test_wider_faster_vibrato_reads_wider_and_faster(vibrato_tone):
     assert wide["vibrato_rate"] == pytest.approx(7.0, abs=0.3)
 
 
+def test_vibrato_rate_stays_in_its_band_when_the_strongest_modulation_is_slower():
+    """A 2.8 Hz swing just below the 3-9 Hz band: the in-band peak sits on the band's lower edge, and the
+    parabolic refinement must not walk the rate out of [min_hz, max_hz] (it gave 2.85 Hz here)."""
+    frame_rate, seconds = 43.07, 4.0
+    t = np.arange(int(frame_rate * seconds)) / frame_rate
+    _, rate = hc.vibrato(1.5 * np.sin(2 * np.pi * 2.8 * t), [(0, t.size)], frame_rate, 3.0, 9.0)
+    assert 3.0 <= rate <= 9.0
+    _, clean = hc.vibrato(0.5 * np.sin(2 * np.pi * 5.5 * t), [(0, t.size)], frame_rate, 3.0, 9.0)
+    assert clean == pytest.approx(5.5, abs=0.1)  # a true peak inside the band is still refined
+
+
 def test_fall_down_measures_a_falling_phrase_end():
     seconds, fall = 1.5, 0.4
     t = np.arange(int(seconds * SR)) / SR
