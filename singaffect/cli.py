@@ -4,6 +4,7 @@
   singaffect results [--add LABEL --rev COMMIT --command "..." | --check | --rerun LABEL | --compare A B]
   singaffect preset NAME        # -S key=value arguments for dvc exp run
   singaffect params-doc [--check]   # docs/params.md from params.yaml and the schema
+  singaffect enrolment-curve        # results/enrolment_curve.{md,svg} from results/
 
 Run from the repository root (like ``dvc``): default paths are relative to it.
 """
@@ -114,6 +115,10 @@ def parser() -> argparse.ArgumentParser:
     doc.add_argument("--check", action="store_true", help="exit 1 if docs/params.md is out of date")
     doc.add_argument("--params", type=Path, default=Path("params.yaml"))
     doc.add_argument("--out", type=Path, default=Path("docs/params.md"))
+    curve = commands.add_parser("enrolment-curve", help="write results/enrolment_curve.{md,svg} from results/",
+                                description="The headline against the number of enrolment takes, from the recorded "
+                                            "rows (singer enrolment of drawn takes), as a table and an SVG plot.")
+    curve.add_argument("--results", type=Path, default=Path("results"))
     preset = commands.add_parser("preset", help="print presets/NAME.yaml as -S arguments for dvc exp run",
                                  description="Usage: dvc exp run $(singaffect preset NAME) [more -S overrides]")
     preset.add_argument("name")
@@ -204,6 +209,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return results_command(args)
         if args.subcommand == "params-doc":
             return params_doc_command(args)
+        if args.subcommand == "enrolment-curve":
+            from singaffect import enrolment_curve
+
+            for path in enrolment_curve.write(args.results):
+                print(f"wrote {path}")
+            return 0
         return preset_command(args)
     except SingaffectError as error:
         print(f"error: {error}", file=sys.stderr)

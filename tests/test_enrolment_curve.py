@@ -1,0 +1,42 @@
+"""The enrolment-size curve is generated from recorded results rows, never typed."""
+from __future__ import annotations
+
+import json
+
+from singaffect import cli, enrolment_curve
+
+
+def row(path, label, takes, value, mode="other_takes", emotions=None, runs=1):
+    metrics = {"task": "emotion", "model": "ridge", "features": "functionals", "strategy": "actor_folds",
+               "leaky": False, "protocol": "cv", "n_test": 10,
+               "headline": {"metric": "accuracy", "value": value, "ci95": [value - 0.02, value + 0.03]}}
+    if takes != 0:
+        metrics["enrolment"] = {"mode": mode, **({"takes": takes} if mode == "other_takes" else {}),
+                                **({"emotions": emotions} if emotions else {})}
+    run = {"commit": "0" * 40, "command": "dvc exp run", "source": "metrics/cv/classic.json", "metrics": metrics}
+    path.write_text(json.dumps({"label": label, "runs": [run] * runs}))
+
+
+def test_curve_orders_takes_and_leaves_other_rows_out(tmp_path):
+    row(tmp_path / "001_a.json", "none", 0, 0.70, runs=3)
+    row(tmp_path / "002_b.json", "eight", 8, 0.80)
+    row(tmp_path / "003_c.json", "all", "all", 0.88)
+    row(tmp_path / "004_d.json", "two", 2, 0.40)
+    row(tmp_path / "005_e.json", "statement", 1, 0.85, mode="other_statement")  # another kind of set
+    row(tmp_path / "006_f.json", "neutral", "all", 0.79, emotions=["neutral"])  # an unbalanced set: not on the curve
+    assert cli.main(["enrolment-curve", "--results", str(tmp_path)]) == 0
+    table = (tmp_path / "enrolment_curve.md").read_text()
+    lines = [line for line in table.splitlines() if line.startswith("| ") and "enrolment takes" not in line]
+    assert [line.split(" | ")[0] for line in lines] == ["| 0", "| 2", "| 8", "| all"]
+    assert "| 0 | 0.700 | 0.680–0.730 | 3 | none |" in table and "statement" not in table and "neutral" not in table
+    svg = (tmp_path / "enrolment_curve.svg").read_text()
+    assert svg.startswith("<?xml") and "enrolment takes" in svg
+    first = svg
+    enrolment_curve.write(tmp_path)
+    assert (tmp_path / "enrolment_curve.svg").read_text() == first  # byte-stable: no date, fixed hash salt
+
+
+def test_no_drawn_takes_no_curve(tmp_path):
+    row(tmp_path / "001_a.json", "none", 0, 0.70)
+    enrolment_curve.write(tmp_path)
+    assert "No rows with drawn enrolment takes" in (tmp_path / "enrolment_curve.md").read_text()
