@@ -27,6 +27,11 @@ class Point:
     runs: int
 
 
+def _order(takes: int | str) -> tuple[bool, int]:
+    """Curve order: 0 (no enrolment), 1, 2, ... then ``all``."""
+    return takes == ALL, takes if isinstance(takes, int) else 0
+
+
 def _takes(metrics: dict[str, Any]) -> int | str | None:
     """The curve position of a row's enrolment, or None when the row is not on a curve."""
     enrolment = metrics.get("enrolment")
@@ -50,8 +55,7 @@ def curves(entries: list[dict[str, Any]]) -> dict[tuple[str, str, str, str], lis
         groups.setdefault(key, []).append(Point(entry["label"], takes, float(head["value"]),
                                                 (float(head["ci95"][0]), float(head["ci95"][1])),
                                                 len(entry["runs"])))
-    order = lambda p: (p.takes == ALL, p.takes if isinstance(p.takes, int) else 0)  # noqa: E731
-    return {key: sorted(points, key=order) for key, points in sorted(groups.items())
+    return {key: sorted(points, key=lambda p: _order(p.takes)) for key, points in sorted(groups.items())
             if any(isinstance(p.takes, int) and p.takes > 0 for p in points)}
 
 
@@ -80,8 +84,7 @@ def plot(found: dict[tuple[str, str, str, str], list[Point]], metric_of: dict[st
 
     with matplotlib.rc_context({"svg.hashsalt": "singaffect", "svg.fonttype": "none"}):
         figure, axis = plt.subplots(figsize=(6, 3.6))
-        positions = sorted({p.takes for points in found.values() for p in points},
-                           key=lambda t: (t == ALL, t if isinstance(t, int) else 0))
+        positions = sorted({p.takes for points in found.values() for p in points}, key=_order)
         for (task, model, features, strategy), points in found.items():
             x = [positions.index(p.takes) for p in points]
             y = [p.value for p in points]
