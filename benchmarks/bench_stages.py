@@ -6,7 +6,7 @@ On a fixed subset of the RAVDESS song corpus (``--actors``), this
 1. builds a throwaway copy of the pipeline (dvc.yaml, params.yaml, stages/, singaffect/)
    in ``benchmarks/work/<run>/`` with its own copy of the chosen clips, ``git init`` and
    ``dvc init``;
-2. runs each stage script directly (``python -m stages.X``, so DVC's hashing is not in the
+2. runs each stage script directly (its ``cmd`` from dvc.yaml, so DVC's hashing is not in the
    stage numbers): wall time, clips/s, peak RSS of the whole process tree (joblib/loky
    workers included), output size; then one full ``dvc repro`` and one no-op ``dvc repro``;
 3. runs ``seed_baseline.py`` (the seed's one-process, lists-in-memory approach) on the same
@@ -53,6 +53,12 @@ def stage_outputs(dvc_yaml: Path) -> dict[str, list[str]]:
                 paths.extend(entry if isinstance(entry, dict) else [entry])
         outputs[name] = paths
     return outputs
+
+
+def stage_command(dvc_yaml: Path, name: str) -> list[str]:
+    """Stage ``name``'s cmd from dvc.yaml (its paths come from there), run by this interpreter."""
+    words = yaml.safe_load(dvc_yaml.read_text())["stages"][name]["cmd"].split()
+    return [sys.executable, *words[1:]] if words[0] == "python" else words
 
 
 def select_clips(root: Path, actors: str) -> list[corpus.Clip]:
@@ -161,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
 
     stages = []
     for name in DATA_STAGES + (TRAIN_STAGES if args.with_train else ()):
-        m = measure(name, [sys.executable, "-m", f"stages.{name}"], run_dir, env, logs / f"{name}.log", args.interval)
+        m = measure(name, stage_command(run_dir / "dvc.yaml", name), run_dir, env, logs / f"{name}.log",
+                    args.interval)
         check(m, logs / f"{name}.log")
         m.output_bytes = sum(path_bytes(run_dir / p) for p in outputs[name])
         print(f"  {name:9s} {m.wall_s:8.2f} s  peak {mib(m.peak_rss_bytes):>8s} MiB", flush=True)

@@ -58,7 +58,9 @@ def trackers(sr: int, p: dict) -> tuple[dict[str, Tracker], dict[str, str]]:
 
     def pyin(**over: float) -> Tracker:
         def run(y: np.ndarray) -> tuple[np.ndarray, float, int]:
-            semitones, rate = hc.pitch_track(y, sr, {**p, **over})  # the module's own pYIN call
+            q = {**p, **over}
+            semitones, rate = hc.pitch_track(y, sr, q["fmin"], q["fmax"], q["frame_length"], q["hop_length"],
+                                             q["resolution"])  # the module's own pYIN call
             return semitones, rate, int(over.get("hop_length", p["hop_length"])) // p["hop_length"]
         return run
 
@@ -150,7 +152,7 @@ def machine() -> dict:
 def measure(corpus: Path, n_clips: int, repeats: int) -> dict:
     params = params_mod.load(HERE.parent / "params.yaml", sections=["data", "handcrafted"])
     sr, p = params["data"]["sample_rate"], params["handcrafted"]
-    hc.check_params(sr, p)
+    hc.check_settings(sr, hc.Settings(**p))
     paths = pick_clips(corpus, n_clips)
     audio = [audio_io.load_mono(path, sr).astype(np.float32) for path in paths]  # as handcrafted() casts
     methods, about = trackers(sr, p)
@@ -166,7 +168,7 @@ def measure(corpus: Path, n_clips: int, repeats: int) -> dict:
                 times[name][i].append(time.perf_counter() - start)
     feats = {name: [clip_features(t, rate, p) for t, rate, _ in tracks[name]] for name in methods}
     ref_name = next(iter(methods))
-    glue_ok = all(np.allclose(hc.handcrafted(y, sr, p)[[hc.HANDCRAFTED_NAMES.index(f) for f in FEATURES]],
+    glue_ok = all(np.allclose(hc.handcrafted(y, sr, hc.Settings(**p))[[hc.HANDCRAFTED_NAMES.index(f) for f in FEATURES]],
                               [feats[ref_name][i][f] for f in FEATURES], rtol=1e-4, atol=1e-5, equal_nan=True)
                   for i, y in enumerate(audio[:3]))  # clip_features is handcrafted()'s own path
     ref_sec = float(np.median([np.median(t) for t in times[ref_name]]))

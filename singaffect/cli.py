@@ -29,8 +29,8 @@ RESULTS_HELP = """Record experiment metrics in results/, check them against git,
   singaffect results --rerun LABEL [--run N] [--tolerance T]   # re-run one run, compare
   singaffect results --compare LABEL_A LABEL_B [--run-a N] [--run-b N]   # paired CI
 
---add reads --metrics (default metrics/eval.json; metrics/classic.json or metrics/baseline.json
-for the feature baselines; a path from the repository root) as committed in --rev (default
+--add reads --metrics (default metrics/eval.json; metrics/functionals_model.json or
+metrics/handcrafted_model.json for the feature models; a path from the repository root) as committed in --rev (default
 HEAD; a DVC experiment's commit from `dvc exp show --sha`) and records it, with the exact
 command and the commit, in results/NNN_<label>.json; re-adding a label replaces the row,
 --append adds a run to it. A cited commit must be in main's history: merge an experiment's

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from singaffect.errors import FileRejected, SingaffectError
 
 AUDIO_SUFFIXES = (".flac", ".wav", ".ogg", ".aiff", ".aif")
@@ -328,3 +330,20 @@ def read_manifest(path: Path) -> list[dict[str, str]]:
 
 def clip_row(clip: Clip) -> dict:
     return asdict(clip)
+
+
+class TargetError(SingaffectError, ValueError):
+    """The corpus has no labels for the requested task."""
+
+
+def targets_for_task(rows: Sequence[dict[str, str]], task: str) -> np.ndarray:
+    """Class indices (emotion) or scores in [0, 1] (enthusiasm) for manifest rows."""
+    if task == "emotion":
+        unknown = sorted({r["emotion"] for r in rows} - set(EMOTIONS))
+        if unknown:
+            raise TargetError(f"params key train.task=emotion: clips have emotion labels {unknown} "
+                              f"outside {list(EMOTIONS)} (a private corpus has no emotion labels)")
+        return np.array([EMOTIONS.index(r["emotion"]) for r in rows], dtype=np.int32)
+    if task == "enthusiasm":
+        return np.array([float(r["enthusiasm"]) for r in rows], dtype=np.float32)
+    raise TargetError(f"params key train.task: unknown task {task!r}")

@@ -7,15 +7,15 @@ the same singer, never the clip's own recording group (so never the scored take 
 twin take), labels never read. The same transform serves a training clip, a test clip
 and, at use time, a new singer who sings a few takes first.
 
-Modes (``classic.enrolment``):
+Modes (``functionals_model.enrolment``):
 
 * ``none``: features as extracted.
 * ``other_statement``: every take by the singer of the other statements (songs).
-* ``other_takes``: ``classic.enrolment_takes`` of the singer's takes from other recording
-  groups, drawn per clip with a seed derived from ``classic.seed`` and the clip id
+* ``other_takes``: ``functionals_model.enrolment_takes`` of the singer's takes from other recording
+  groups, drawn per clip with a seed derived from ``functionals_model.seed`` and the clip id
   (0: all of them).
 
-``classic.enrolment_emotions`` (a list; empty: any) restricts either set to takes sung
+``functionals_model.enrolment_emotions`` (a list; empty: any) restricts either set to takes sung
 with those emotions, as when a singer is asked for a few neutral takes: an unbalanced set,
 where an actor's whole balanced repertoire would flatter enrolment. Only the emotions of
 the enrolment takes are read, to choose them, never the scored clip's.
@@ -50,7 +50,7 @@ class Enrolment:
     emotions: tuple[str, ...] = ()  # enrol only takes sung with these emotions (empty: any)
 
     def describe(self) -> dict[str, object]:
-        """What ``metrics/classic.json`` records of the enrolment."""
+        """What ``metrics/functionals_model.json`` records of the enrolment."""
         described: dict[str, object] = {"mode": self.mode}
         if self.mode == "other_takes":
             described["takes"] = self.takes or "all"
@@ -62,14 +62,14 @@ class Enrolment:
 def enrolment_sets(manifest: Sequence[dict[str, str]], enrolment: Enrolment) -> list[np.ndarray]:
     """For each manifest row, the row indices of its enrolment set (sorted; empty for ``none``)."""
     if enrolment.mode not in MODES:
-        raise EnrolmentError(f"params key classic.enrolment: unknown mode {enrolment.mode!r} (choose from {list(MODES)})")
+        raise EnrolmentError(f"params key functionals_model.enrolment: unknown mode {enrolment.mode!r} (choose from {list(MODES)})")
     if enrolment.mode == "none":
         return [np.array([], dtype=np.int64) for _ in manifest]
     if enrolment.emotions:
         known = {row.get("emotion", "") for row in manifest} - {""}
         unknown = sorted(set(enrolment.emotions) - known)
         if unknown:
-            raise EnrolmentError(f"params key classic.enrolment_emotions: no clip is sung with {unknown} "
+            raise EnrolmentError(f"params key functionals_model.enrolment_emotions: no clip is sung with {unknown} "
                                  f"(emotions: {sorted(known) or 'none, the corpus has scores only'})")
     by_speaker: dict[str, list[int]] = {}
     for i, row in enumerate(manifest):

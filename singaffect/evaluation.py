@@ -1,6 +1,6 @@
 """Score a system's test predictions one way for every model: metrics, clustered CI, floor.
 
-The CNN (``evaluate`` stage) and the feature models (``classic``, ``baseline``) share this,
+The CNN (``evaluate`` stage) and the feature models (``functionals_model``, ``handcrafted_model``) share this,
 so their numbers are comparable: the headline's 95 % interval resamples whole clusters
 (speakers when they are held out, recording groups otherwise), binary enthusiasm targets
 get ROC AUC and a balanced accuracy at a threshold chosen on validation clips, and every

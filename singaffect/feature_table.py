@@ -23,13 +23,15 @@ class FeatureTableError(SingaffectError, ValueError):
     """A feature table does not match the manifest it is used with; names the file."""
 
 
-Extractor = Callable[[np.ndarray, int, dict], np.ndarray]
+Extractor = Callable[[np.ndarray, int], np.ndarray]
+"""``(samples, sample_rate) -> feature vector``: a module-level function with its settings bound
+(``functools.partial(functionals.functionals, settings=...)``), so worker processes can unpickle it."""
 
 
-def table_chunk(extractor: Extractor, audio_path: str, start: int, stop: int, params: dict) -> np.ndarray:
+def table_chunk(extractor: Extractor, audio_path: str, start: int, stop: int) -> np.ndarray:
     """Feature rows of raw clips ``start..stop-1``; workers read their own clips."""
     with storage.ClipAudioReader(audio_path) as reader:
-        return np.stack([extractor(clip, reader.sample_rate, params) for clip in reader.clips(start, stop)])
+        return np.stack([extractor(clip, reader.sample_rate) for clip in reader.clips(start, stop)])
 
 
 def write_table(handle: h5py.File, names: Sequence[str], clip_ids: Sequence[str],
@@ -54,7 +56,7 @@ def write_table(handle: h5py.File, names: Sequence[str], clip_ids: Sequence[str]
 
 
 def compute_table(handle: h5py.File, extractor: Extractor, names: Sequence[str], audio_path: str | Path,
-                  clip_ids: Sequence[str], params: dict, workers: "int | Workers", chunk_size: int,
+                  clip_ids: Sequence[str], workers: "int | Workers", chunk_size: int,
                   progress: Callable[[int], object] = lambda n: None,
                   check_rate: Callable[[int], None] = lambda rate: None) -> int:
     """Run ``extractor`` over every raw clip (``ordered_map`` over chunks) into a table in ``handle``.
@@ -68,7 +70,7 @@ def compute_table(handle: h5py.File, extractor: Extractor, names: Sequence[str],
         sample_rate = reader.sample_rate
     check_rate(sample_rate)
     chunks = storage.chunk_ranges(len(clip_ids), chunk_size)
-    work = ((extractor, str(Path(audio_path).absolute()), a, b, params) for a, b in chunks)  # any worker cwd
+    work = ((extractor, str(Path(audio_path).absolute()), a, b) for a, b in chunks)  # any worker cwd
 
     def blocks() -> Iterable[tuple[int, int, np.ndarray]]:
         for (a, b), rows in zip(chunks, ordered_map(table_chunk, work, workers)):
@@ -82,17 +84,17 @@ def compute_table(handle: h5py.File, extractor: Extractor, names: Sequence[str],
 
 
 def write_table_file(out: str | Path, extractor: Extractor, names: Sequence[str], audio_path: str | Path,
-                     clip_ids: Sequence[str], params: dict, workers: "int | Workers", chunk_size: int, desc: str,
+                     clip_ids: Sequence[str], workers: "int | Workers", chunk_size: int, desc: str,
                      check_rate: Callable[[int], None] = lambda rate: None) -> int:
     """``compute_table`` into a byte-stable HDF5 file at ``out``, moved into place only when complete.
 
-    ``params`` go to the extractor. Returns the number of non-finite values stored as NaN.
+    Returns the number of non-finite values stored as NaN.
     """
     from tqdm import tqdm
 
     with storage.atomic_outputs(out) as tmp, storage.create_h5(tmp[0]) as handle, \
             tqdm(total=len(clip_ids), desc=desc, unit="clip") as bar:
-        return compute_table(handle, extractor, names, audio_path, clip_ids, params, workers, chunk_size,
+        return compute_table(handle, extractor, names, audio_path, clip_ids, workers, chunk_size,
                              bar.update, check_rate)
 
 

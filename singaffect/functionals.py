@@ -13,6 +13,8 @@ Computed on original recordings only (the ``raw`` stage, not the augmented rows)
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
+
 import librosa
 import numpy as np
 
@@ -25,33 +27,43 @@ CONTRAST_FMIN = 200.0  # librosa's spectral_contrast default; its top band start
 MIN_SAMPLE_RATE = 2 * CONTRAST_FMIN * 2 ** (N_CONTRAST - 2)  # that band must start below Nyquist: 12.8 kHz
 
 
-def family_sizes(params: dict) -> dict[str, int]:
-    """Dimensions per family for ``functionals`` params."""
-    return {"mfcc": params["n_mfcc"], "chroma": N_CHROMA, "mel": params["n_mels"],
-            "contrast": N_CONTRAST, "tonnetz": N_TONNETZ}
+@dataclass(frozen=True)
+class Settings:
+    """The ``functionals`` params: MFCCs, STFT size and hop, mel bands, and the mel bands' scale."""
+
+    n_mfcc: int
+    n_fft: int
+    hop_length: int
+    n_mels: int
+    mel_scale: str  # power (seed) | db
 
 
-def functional_names(params: dict) -> list[str]:
+def family_sizes(n_mfcc: int, n_mels: int) -> dict[str, int]:
+    """Dimensions per family."""
+    return {"mfcc": n_mfcc, "chroma": N_CHROMA, "mel": n_mels, "contrast": N_CONTRAST, "tonnetz": N_TONNETZ}
+
+
+def functional_names(settings: Settings) -> list[str]:
     """``mfcc_mean_00``, ... then ``mfcc_std_00``, ...: means of all families first, as in the seed."""
-    sizes = family_sizes(params)
+    sizes = family_sizes(settings.n_mfcc, settings.n_mels)
     return [f"{family}_{stat}_{i:02d}" for stat in ("mean", "std") for family in FAMILIES
             for i in range(sizes[family])]
 
 
-def functionals(samples: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:
+def functionals(samples: np.ndarray, sample_rate: int, settings: Settings) -> np.ndarray:
     """The seed's 386-value vector (with default params) of one clip, float32."""
     y = np.asarray(samples, dtype=np.float32)
-    n_fft, hop = params["n_fft"], params["hop_length"]
+    n_fft, hop = settings.n_fft, settings.hop_length
     if y.size < n_fft:  # librosa pads short input anyway; pad explicitly so tonnetz/contrast agree
         y = np.pad(y, (0, n_fft - y.size))
     magnitude = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop))
-    mel = librosa.feature.melspectrogram(S=magnitude ** 2, sr=sample_rate, n_mels=params["n_mels"])
+    mel = librosa.feature.melspectrogram(S=magnitude ** 2, sr=sample_rate, n_mels=settings.n_mels)
     log_mel = librosa.power_to_db(mel)
     families = {
         # same as librosa.feature.mfcc(y=...) with these n_fft / hop / n_mels, without a second STFT
-        "mfcc": librosa.feature.mfcc(S=log_mel, n_mfcc=params["n_mfcc"]),
+        "mfcc": librosa.feature.mfcc(S=log_mel, n_mfcc=settings.n_mfcc),
         "chroma": librosa.feature.chroma_stft(S=magnitude, sr=sample_rate, n_chroma=N_CHROMA),
-        "mel": mel if params["mel_scale"] == "power" else log_mel,
+        "mel": mel if settings.mel_scale == "power" else log_mel,
         "contrast": librosa.feature.spectral_contrast(S=magnitude, sr=sample_rate, n_fft=n_fft, hop_length=hop),
         "tonnetz": _tonnetz(y, sample_rate, hop),
     }

@@ -31,6 +31,8 @@ training clips by the model stages).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import librosa
 import numpy as np
 from scipy import signal
@@ -48,10 +50,26 @@ class HandcraftedParamsError(SingaffectError, ValueError):
     """``handcrafted.*`` params that pYIN or the vibrato band cannot use at this sample rate; names the keys."""
 
 
-def check_params(sample_rate: int, params: dict) -> None:
+@dataclass(frozen=True)
+class Settings:
+    """The ``handcrafted`` params: pYIN's search range, frame, hop and grid; loudness and vibrato settings."""
+
+    fmin: float
+    fmax: float
+    frame_length: int
+    hop_length: int
+    resolution: float
+    top_db: float
+    min_segment_seconds: float
+    tail_seconds: float
+    vibrato_min_hz: float
+    vibrato_max_hz: float
+
+
+def check_settings(sample_rate: int, settings: Settings) -> None:
     """Refuse pitch settings that cannot work at ``sample_rate`` before any clip is analysed."""
-    fmin, fmax, frame = params["fmin"], params["fmax"], params["frame_length"]
-    frame_rate = sample_rate / params["hop_length"]
+    fmin, fmax, frame = settings.fmin, settings.fmax, settings.frame_length
+    frame_rate = sample_rate / settings.hop_length
     if fmax > sample_rate / 2:
         raise HandcraftedParamsError(f"params key handcrafted.fmax: {fmax} Hz is above the Nyquist frequency "
                                      f"{sample_rate / 2} Hz of data.sample_rate={sample_rate}")
@@ -62,10 +80,10 @@ def check_params(sample_rate: int, params: dict) -> None:
             f"params keys handcrafted.fmin / handcrafted.frame_length: one period of {fmin} Hz "
             f"({sample_rate / fmin:.0f} samples at {sample_rate} Hz) does not fit a frame of {frame}; "
             f"raise frame_length to {int(np.ceil(sample_rate / fmin)) * 2 + 1} or fmin")
-    if params["vibrato_max_hz"] >= frame_rate / 2:
+    if settings.vibrato_max_hz >= frame_rate / 2:
         raise HandcraftedParamsError(
-            f"params key handcrafted.vibrato_max_hz: {params['vibrato_max_hz']} Hz needs a pitch frame rate above "
-            f"{2 * params['vibrato_max_hz']} Hz; lower handcrafted.hop_length (now {frame_rate:.1f} frames/s)")
+            f"params key handcrafted.vibrato_max_hz: {settings.vibrato_max_hz} Hz needs a pitch frame rate above "
+            f"{2 * settings.vibrato_max_hz} Hz; lower handcrafted.hop_length (now {frame_rate:.1f} frames/s)")
 
 
 def a_weighted_db(samples: np.ndarray, sample_rate: int, n_fft: int, hop_length: int) -> np.ndarray:
@@ -85,15 +103,15 @@ def loudness_stats(frame_db: np.ndarray, top_db: float) -> tuple[float, float]:
     return float(active.mean()), float(active.std())
 
 
-def pitch_track(samples: np.ndarray, sample_rate: int, params: dict) -> tuple[np.ndarray, float]:
+def pitch_track(samples: np.ndarray, sample_rate: int, fmin: float, fmax: float, frame_length: int,
+                hop_length: int, resolution: float) -> tuple[np.ndarray, float]:
     """pYIN pitch in semitones (MIDI numbers, NaN where unvoiced) and the frame rate in Hz."""
-    f0, voiced, _ = librosa.pyin(samples, fmin=params["fmin"], fmax=params["fmax"], sr=sample_rate,
-                                 frame_length=params["frame_length"], hop_length=params["hop_length"],
-                                 resolution=params["resolution"])
+    f0, voiced, _ = librosa.pyin(samples, fmin=fmin, fmax=fmax, sr=sample_rate, frame_length=frame_length,
+                                 hop_length=hop_length, resolution=resolution)
     ok = voiced & np.isfinite(f0)
     semitones = np.full(f0.shape, np.nan)
     semitones[ok] = librosa.hz_to_midi(f0[ok])
-    return semitones, sample_rate / params["hop_length"]
+    return semitones, sample_rate / hop_length
 
 
 def voiced_segments(semitones: np.ndarray, min_frames: int) -> list[tuple[int, int]]:
@@ -155,22 +173,22 @@ def vibrato(semitones: np.ndarray, segments: list[tuple[int, int]], frame_rate: 
     return float(np.average(extents, weights=weights)), float(np.clip(rate, min_hz, max_hz))
 
 
-def handcrafted(samples: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:
+def handcrafted(samples: np.ndarray, sample_rate: int, settings: Settings) -> np.ndarray:
     """The ``HANDCRAFTED_NAMES`` values of one clip (float32; NaN where a clip has no pitch)."""
-    check_params(sample_rate, params)
+    s = settings
+    check_settings(sample_rate, s)
     y = np.asarray(samples, dtype=np.float32)
-    if y.size < params["frame_length"]:
-        y = np.pad(y, (0, params["frame_length"] - y.size))
-    loud_mean, loud_std = loudness_stats(
-        a_weighted_db(y, sample_rate, params["frame_length"], params["hop_length"]), params["top_db"])
-    semitones, frame_rate = pitch_track(y, sample_rate, params)
+    if y.size < s.frame_length:
+        y = np.pad(y, (0, s.frame_length - y.size))
+    loud_mean, loud_std = loudness_stats(a_weighted_db(y, sample_rate, s.frame_length, s.hop_length), s.top_db)
+    semitones, frame_rate = pitch_track(y, sample_rate, s.fmin, s.fmax, s.frame_length, s.hop_length, s.resolution)
     voiced = np.isfinite(semitones)
-    min_frames = max(MIN_SEGMENT_FRAMES, int(round(params["min_segment_seconds"] * frame_rate)))
+    min_frames = max(MIN_SEGMENT_FRAMES, int(round(s.min_segment_seconds * frame_rate)))
     segments = voiced_segments(semitones, min_frames)
     nan = float("nan")
-    extent, rate = vibrato(semitones, segments, frame_rate, params["vibrato_min_hz"], params["vibrato_max_hz"])
+    extent, rate = vibrato(semitones, segments, frame_rate, s.vibrato_min_hz, s.vibrato_max_hz)
     if segments:
-        slopes = end_slopes(semitones, segments, frame_rate, params["tail_seconds"], rate)
+        slopes = end_slopes(semitones, segments, frame_rate, s.tail_seconds, rate)
         end_slope, fall_down = float(slopes.mean()), float(np.maximum(0.0, -slopes).mean())
     else:
         end_slope = fall_down = nan

@@ -135,7 +135,7 @@ SCHEMA: dict[str, Any] = {
         "vibrato_min_hz": Spec(float, 0.1, 50.0),
         "vibrato_max_hz": Spec(float, 0.1, 50.0),
     },
-    "classic": {
+    "functionals_model": {
         "model": Spec(str, choices=("ridge", "mlp", "lstm", "gru", "conv1d")),
         "alpha": Spec(float, 1e-9, 1e9),
         "epochs": Spec(int, 1, 10000),
@@ -147,8 +147,11 @@ SCHEMA: dict[str, Any] = {
         "enrolment_takes": Spec(int, 0, 100000),
         "enrolment_emotions": Spec(list, item=str),
     },
-    "baseline": {"alpha": Spec(float, 1e-9, 1e9)},
+    "handcrafted_model": {"alpha": Spec(float, 1e-9, 1e9)},
 }
+
+# Sections renamed since results were first recorded: old commands get the new name in the error.
+RENAMED_SECTIONS = {"classic": "functionals_model", "baseline": "handcrafted_model"}
 
 # Cross-key rules: (low key, high key) pairs that must be ordered.
 _ORDERED = [
@@ -210,6 +213,10 @@ def _check_groups(tree: dict[str, Any], schema: dict[str, Any], prefix: str = ""
 
 
 def _unknown(key: str, known: list[str]) -> str:
+    section, _, rest = key.partition(".")
+    if section in RENAMED_SECTIONS:
+        renamed = ".".join(filter(None, (RENAMED_SECTIONS[section], rest)))
+        return f"unknown params key '{key}': section '{section}' is now '{RENAMED_SECTIONS[section]}' ('{renamed}')"
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return f"unknown params key '{key}'{hint}"

@@ -4,8 +4,8 @@ Each row is one committed JSON file, ``{"label": ..., "runs": [...]}``: the syst
 and one or more runs (training seeds, say). A run is
 ``{"commit", "command", "source", "metrics"}``: the exact command that produced it
 (``dvc repro`` or ``dvc exp run -S ...``), the git commit holding its outputs, the path
-of the metrics file in that commit (``metrics/eval.json``, ``classic.json``,
-``baseline.json``, ...) and a copy of that file. ``verify`` checks that every cited commit
+of the metrics file in that commit (``metrics/eval.json``, ``functionals_model.json``,
+``handcrafted_model.json``, ...) and a copy of that file. ``verify`` checks that every cited commit
 is in the history of ``HEAD`` and still holds exactly those metrics; ``rerun`` runs one
 run's command again in a temporary git worktree and compares. Paired comparisons of two
 rows (``compare``) are stored under ``results/comparisons/``. The README table between

@@ -2,7 +2,7 @@
 
 The one owner of those files: the split stage writes them (atomically, together); train
 and evaluate read the sides of the augmented rows, evaluate the summary (protocol, cluster
-unit, leaky), and the models on per-clip feature tables (``classic``) read the sides of the
+unit, leaky), and the models on per-clip feature tables (``functionals_model``, ``handcrafted_model``) read the sides of the
 original recordings (copy 0) through ``read_clip_splits``: every model of a run is trained
 and tested on the same assignment, with no second splitter.
 """
@@ -29,9 +29,9 @@ def write(out_dir: str | Path, rows: Sequence[Row], split: Split, summary: dict[
         tmp[1].write_text(json.dumps(summary, indent=2) + "\n")
 
 
-def read_sides(csv_path: str | Path) -> dict[str, np.ndarray]:
-    """Row indices of each side (train, val, test) of a ``split.csv``, in file order."""
-    rows = corpus.read_manifest(csv_path)
+def read_sides(split_dir: str | Path) -> dict[str, np.ndarray]:
+    """Row indices of each side (train, val, test) in a split folder's ``split.csv``, in file order."""
+    rows = corpus.read_manifest(Path(split_dir) / CSV_NAME)
     return {side: np.array([int(r["row"]) for r in rows if r["side"] == side], dtype=np.int64) for side in SIDES}
 
 

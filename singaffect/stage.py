@@ -31,19 +31,27 @@ def run(main: Callable[..., None], argv: Sequence[str] | None = None, in_process
         sys.exit(1)
 
 
-def arguments(doc: str, argv: Sequence[str] | None,
-              **defaults: Path | str | int | list[Path] | None) -> argparse.Namespace:
-    """Optional ``--name value`` arguments of a stage, typed like their defaults (``Path``, ``str``, ``int``;
-    a list of ``Path`` takes one or more values).
+def arguments(doc: str, argv: Sequence[str] | None, **spec: type | list | str | int | None) -> argparse.Namespace:
+    """The stage's ``--name value`` arguments; ``dvc.yaml`` names every path in the stage's ``cmd``.
 
-    ``dvc.yaml`` passes them where a stage runs on other inputs than the default pipeline's
-    (``cv/dvc.yaml`` runs split, train and evaluate once per actor fold, the feature models on all folds).
+    ``spec`` maps each name to ``Path`` (a required path), ``[Path]`` (one or more required
+    paths) or a default value (an optional ``str``/``int``; ``None``: an optional string).
+    Paths have no defaults: ``dvc.yaml`` (and ``cv/dvc.yaml``) is the one place that declares
+    them, beside the deps and outs that DVC hashes.
     """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    for name, default in defaults.items():
+    for name, kind in spec.items():
         flag = f"--{name.replace('_', '-')}"
-        if isinstance(default, list):
-            parser.add_argument(flag, dest=name, default=default, nargs="+", type=Path)
+        if kind is Path:
+            parser.add_argument(flag, dest=name, required=True, type=Path)
+        elif kind == [Path]:
+            parser.add_argument(flag, dest=name, required=True, nargs="+", type=Path)
         else:
-            parser.add_argument(flag, dest=name, default=default, type=str if default is None else type(default))
-    return parser.parse_args([] if argv is None else argv)  # None: called from Python, not the command line
+            parser.add_argument(flag, dest=name, default=kind, type=str if kind is None else type(kind))
+    try:
+        return parser.parse_args(list(argv or []))
+    except SystemExit as exit_:  # argparse printed what is missing (or --help); say where the paths come from
+        if not exit_.code:
+            raise
+        raise SingaffectError(f"stage arguments {list(argv or [])} do not fit: paths come from the stage's "
+                              "cmd in dvc.yaml (python -m stages.NAME --help lists them)") from None

@@ -12,25 +12,7 @@ import h5py
 import keras
 import numpy as np
 
-from singaffect.corpus import EMOTIONS
 from singaffect.errors import SingaffectError
-
-
-class TargetError(SingaffectError, ValueError):
-    """The corpus has no labels for the requested task."""
-
-
-def targets_for_task(rows: Sequence[dict[str, str]], task: str) -> np.ndarray:
-    """Class indices (emotion) or scores in [0, 1] (enthusiasm) for manifest rows."""
-    if task == "emotion":
-        unknown = sorted({r["emotion"] for r in rows} - set(EMOTIONS))
-        if unknown:
-            raise TargetError(f"params key train.task=emotion: clips have emotion labels {unknown} "
-                              f"outside {list(EMOTIONS)} (a private corpus has no emotion labels)")
-        return np.array([EMOTIONS.index(r["emotion"]) for r in rows], dtype=np.int32)
-    if task == "enthusiasm":
-        return np.array([float(r["enthusiasm"]) for r in rows], dtype=np.float32)
-    raise TargetError(f"params key train.task: unknown task {task!r}")
 
 
 def read_rows(dataset: h5py.Dataset, rows: np.ndarray) -> np.ndarray:

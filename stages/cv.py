@@ -1,9 +1,9 @@
-"""cv: pool the CNN's actor folds (cv/dvc.yaml) -> metrics/cv/cnn.json.
+"""cv: pool the CNN's actor folds (cv/dvc.yaml) -> ``--out`` JSON.
 
 Reads every fold's ``eval.json`` and ``predictions.csv`` under ``--folds DIR`` (``fold0``,
-``fold1``, ...), checks that the folds are those of ``split.n_folds`` and that each clip
+``fold1``, ...: the evaluate stage's outputs in cv/dvc.yaml), checks that the folds are those of ``split.n_folds`` and that each clip
 is tested once, and writes the pooled headline (CI resampling speakers), the per-fold
-metrics and their mean ± sd, in the layout of ``metrics/classic.json`` for actor folds.
+metrics and their mean ± sd, in the layout of ``metrics/cv/functionals_model.json``.
 """
 from __future__ import annotations
 
@@ -14,16 +14,12 @@ from pathlib import Path
 from singaffect import corpus, evaluation, params, splits, stage, storage
 from singaffect.errors import SingaffectError
 
-FOLDS = Path("metrics/cv")
-OUT = Path("metrics/cv/cnn.json")
-
-
 class CrossValidationError(SingaffectError, ValueError):
     """The fold outputs do not make one cross-validation; names the folder or key."""
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = stage.arguments(__doc__, argv, folds=FOLDS, out=OUT)
+    args = stage.arguments(__doc__, argv, folds=Path, out=Path)
     n_folds = params.load(sections=["split"])["split"]["n_folds"]
     folders = [args.folds / f"fold{number}" for number in range(n_folds)]
     missing = [str(folder) for folder in folders if not (folder / "eval.json").is_file()]

@@ -1,6 +1,5 @@
-"""evaluate: score the test split -> metrics/eval.json and plot data for dvc plots.
-
-``--split DIR --model-dir DIR --out DIR`` score one fold of the cross-validation pipeline.
+"""evaluate: score the ``--model-dir`` model on the ``--split`` folder's test side -> ``--metrics`` JSON,
+plus plot data for dvc plots: ``--predictions`` (one row per test clip) and ``--per-speaker`` CSV.
 """
 from __future__ import annotations
 
@@ -14,12 +13,6 @@ from singaffect import (calibration, corpus, evaluation, metrics, params, prepro
                         storage, training)
 from singaffect.models import load_model
 
-MEL = Path("data/mel/mel.h5")
-MANIFEST = Path("data/augmented/manifest.csv")
-SPLIT = Path("data/split")
-MODEL_DIR = Path("models")
-OUT = Path("metrics")
-
 
 def per_speaker_value(headline_fn, pairs: list[tuple]) -> float | str:
     """One speaker's headline, rounded; empty where undefined (ROC AUC of a speaker with one intensity)."""
@@ -28,18 +21,19 @@ def per_speaker_value(headline_fn, pairs: list[tuple]) -> float | str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = stage.arguments(__doc__, argv, split=SPLIT, model_dir=MODEL_DIR, out=OUT)
+    args = stage.arguments(__doc__, argv, mel=Path, manifest=Path, split=Path, model_dir=Path, metrics=Path,
+                           predictions=Path, per_speaker=Path)
     params.load(sections=[])  # refuse a broken params.yaml even though evaluate reads none of it
     prep = preprocessing.read(args.model_dir / "model.keras")
     task = prep.task
     split_info = split_files.read_summary(args.split)
-    manifest = corpus.read_manifest(MANIFEST)
-    side = split_files.read_sides(args.split / split_files.CSV_NAME)
+    manifest = corpus.read_manifest(args.manifest)
+    side = split_files.read_sides(args.split)
     test = side["test"]
-    targets = training.targets_for_task(manifest, task)
+    targets = corpus.targets_for_task(manifest, task)
     y_true = targets[test]
     model = load_model(args.model_dir / "model.keras")
-    scores = training.predict(model, training.MelBatches(MEL, test, None, batch_size=64))
+    scores = training.predict(model, training.MelBatches(args.mel, test, None, batch_size=64))
     test_rows = [manifest[i] for i in test]
     clusters = evaluation.cluster_labels(test_rows, split_info["cluster_unit"])
     binary_decisions, threshold, floor, calibration_report = None, None, None, {}
@@ -56,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
                               "uncalibrated": evaluation.task_metrics(task, y_true, raw)}
         if metrics.is_binary(y_true):
             val = side["val"]
-            val_raw = training.predict(model, training.MelBatches(MEL, val, None, batch_size=64)).reshape(-1)
+            val_raw = training.predict(model, training.MelBatches(args.mel, val, None, batch_size=64)).reshape(-1)
             threshold = evaluation.val_threshold(targets[val], calibration.apply(mapping, val_raw))
             binary_decisions = evaluation.decisions(y_pred, threshold)
         originals = np.array([i for i in side["train"] if manifest[i]["copy"] in ("", "0")], dtype=np.int64)
@@ -78,8 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     for row, t, q in zip(test_rows, y_true, y_pred):
         per_speaker.setdefault(row["speaker"], []).append((t, q))
     headline_fn = metrics.headline_for(task, y_true)[1]
-    with storage.atomic_outputs(args.out / "eval.json", args.out / "predictions.csv",
-                                args.out / "per_speaker.csv") as tmp:
+    with storage.atomic_outputs(args.metrics, args.predictions, args.per_speaker) as tmp:
         tmp[0].write_text(json.dumps(summary, indent=2) + "\n")
         extra = {"decision": binary_decisions, "floor": floor}  # per-clip inputs of the pooled CV metrics
         extra = {name: values for name, values in extra.items() if values is not None}

@@ -1,7 +1,8 @@
-"""mel: log-mel spectrogram of every padded row -> data/mel/mel.h5 (rows x n_mels x frames),
-plus PNGs of a normal and a strong take of one line -> plots/mel_examples/."""
+"""mel: log-mel spectrogram of every ``--padded`` row -> ``--out`` HDF5 (rows x n_mels x frames),
+plus PNGs of a normal and a strong take of one line -> ``--examples DIR``."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import h5py
@@ -11,10 +12,6 @@ from singaffect import corpus, logmel, params, plots, stage, storage
 from singaffect import compute
 from singaffect.compute import ordered_map
 
-PADDED = Path("data/padded/audio.h5")
-MANIFEST = Path("data/augmented/manifest.csv")
-OUT = Path("data/mel/mel.h5")
-EXAMPLES = Path("plots/mel_examples")
 
 
 def mel_chunk(path: str, start: int, stop: int, sample_rate: int, mel: dict) -> object:
@@ -24,18 +21,19 @@ def mel_chunk(path: str, start: int, stop: int, sample_rate: int, mel: dict) -> 
     return logmel.log_mel(batch, sample_rate, mel["n_fft"], mel["hop_length"], mel["n_mels"]).astype(mel["dtype"])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    args = stage.arguments(__doc__, argv, padded=Path, manifest=Path, out=Path, examples=Path)
     p = params.load(sections=["mel", "compute"])
     workers = compute.Workers.from_section(p["compute"])
     mel = p["mel"]
-    with h5py.File(PADDED, "r") as padded:
+    with h5py.File(args.padded, "r") as padded:
         sample_rate = int(padded.attrs["sample_rate"])
         n_rows, n_samples = padded["audio"].shape
         audio_dtype = str(padded["audio"].dtype)
     frames = logmel.n_frames(n_samples, mel["hop_length"])
     chunks = storage.chunk_ranges(n_rows, p["compute"]["chunk_size"])
-    work = ((str(PADDED.absolute()), a, b, sample_rate, mel) for a, b in chunks)  # workers may run elsewhere
-    with storage.atomic_outputs(OUT, EXAMPLES) as tmp, storage.create_h5(tmp[0]) as handle:
+    work = ((str(args.padded.absolute()), a, b, sample_rate, mel) for a, b in chunks)  # workers may run elsewhere
+    with storage.atomic_outputs(args.out, args.examples) as tmp, storage.create_h5(tmp[0]) as handle:
         for key, value in (("sample_rate", sample_rate), ("n_samples", n_samples), ("n_fft", mel["n_fft"]),
                            ("hop_length", mel["hop_length"]), ("n_mels", mel["n_mels"])):
             handle.attrs[key] = int(value)
@@ -44,13 +42,13 @@ def main() -> None:
         for (a, b), block in tqdm(zip(chunks, ordered_map(mel_chunk, work, workers)),
                                   total=len(chunks), desc="mel", unit="chunk"):
             out[a:b] = block
-        rows = corpus.read_manifest(MANIFEST)
+        rows = corpus.read_manifest(args.manifest)
         if len(rows) != n_rows:
-            raise corpus.CorpusError(f"{PADDED}: {n_rows} rows but {MANIFEST} lists {len(rows)}; rerun dvc repro")
+            raise corpus.CorpusError(f"{args.padded}: {n_rows} rows but {args.manifest} lists {len(rows)}; rerun dvc repro")
         examples = plots.mel_examples(tmp[1], rows, out, sample_rate, mel["hop_length"])
     stage.log.info("mel: %d rows of %dx%d (%s) -> %s; examples %s in %s", n_rows, mel["n_mels"], frames,
-                   mel["dtype"], OUT, ", ".join(e.name for e in examples), EXAMPLES)
+                   mel["dtype"], args.out, ", ".join(e.name for e in examples), args.examples)
 
 
 if __name__ == "__main__":
-    stage.run(main)
+    stage.run(main, sys.argv[1:])

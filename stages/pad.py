@@ -1,7 +1,8 @@
-"""pad: pad or trim every augmented row to pad.seconds -> data/padded/audio.h5 (rows x samples)."""
+"""pad: pad or trim every ``--augmented`` row to pad.seconds -> ``--out`` HDF5 (rows x samples) and ``--report``."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,17 +10,16 @@ from tqdm import tqdm
 
 from singaffect import audio_io, corpus, pad, params, stage, storage
 
-AUGMENTED = Path("data/augmented")
-OUT = Path("data/padded/audio.h5")
-REPORT = Path("metrics/pad.json")
 CHUNK_ROWS = 64
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    args = stage.arguments(__doc__, argv, augmented=Path, out=Path, report=Path)
     p = params.load(sections=["pad", "data"])
-    rows = corpus.read_manifest(AUGMENTED / "manifest.csv")
+    rows = corpus.read_manifest(args.augmented / "manifest.csv")
     trimmed, silent = [], []
-    with storage.ClipAudioReader(AUGMENTED / "audio.h5") as reader, storage.atomic_outputs(OUT, REPORT) as tmp:
+    with storage.ClipAudioReader(args.augmented / "audio.h5") as reader, \
+            storage.atomic_outputs(args.out, args.report) as tmp:
         length = int(round(p["pad"]["seconds"] * reader.sample_rate))
         with storage.create_h5(tmp[0]) as handle:
             handle.attrs["sample_rate"] = reader.sample_rate
@@ -45,4 +45,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    stage.run(main)
+    stage.run(main, sys.argv[1:])

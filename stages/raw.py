@@ -1,7 +1,8 @@
-"""raw: decode the corpus to mono at data.sample_rate -> data/raw/{audio.h5,manifest.csv,rejected.csv}."""
+"""raw: decode the corpus to mono at data.sample_rate -> ``--out DIR`` (audio.h5, manifest.csv, rejected.csv) and ``--report``."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from tqdm import tqdm
@@ -9,10 +10,6 @@ from tqdm import tqdm
 from singaffect import audio_io, corpus, params, stage, storage
 from singaffect import compute
 from singaffect.compute import ordered_map
-
-OUT = Path("data/raw")
-REPORT = Path("metrics/raw.json")
-
 
 def decode_chunk(paths: list[str], sample_rate: int) -> list[tuple]:
     """``(samples, None)`` or ``(None, reason)`` for each path."""
@@ -25,7 +22,8 @@ def decode_chunk(paths: list[str], sample_rate: int) -> list[tuple]:
     return results
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    args = stage.arguments(__doc__, argv, out=Path, report=Path)
     p = params.load(sections=["data", "compute"])
     workers = compute.Workers.from_section(p["compute"])
     data = p["data"]
@@ -40,7 +38,8 @@ def main() -> None:
     # absolute paths: a worker's working folder may not be this one (a reused pool, a Dask worker)
     work = (([str(root.absolute() / c.path) for c in clips[a:b]], data["sample_rate"]) for a, b in chunks)
     kept, silent = [], []
-    with storage.atomic_outputs(OUT / "audio.h5", OUT / "manifest.csv", OUT / "rejected.csv", REPORT) as tmp:
+    with storage.atomic_outputs(args.out / "audio.h5", args.out / "manifest.csv", args.out / "rejected.csv",
+                                args.report) as tmp:
         with storage.create_h5(tmp[0]) as handle:
             writer = storage.ClipAudioWriter(handle, data["sample_rate"])
             with tqdm(total=len(clips), desc="raw", unit="clip") as progress:  # closed (newline) on errors too
@@ -73,8 +72,8 @@ def main() -> None:
         tmp[3].write_text(json.dumps({
             "clips": len(kept), "rejected": len(rejected), "silent": len(silent),
             "silent_clips": silent, "sample_rate": data["sample_rate"]}, indent=2) + "\n")
-    stage.log.info("raw: wrote %d clips (%d rejected, %d silent) to %s", len(kept), len(rejected), len(silent), OUT)
+    stage.log.info("raw: wrote %d clips (%d rejected, %d silent) to %s", len(kept), len(rejected), len(silent), args.out)
 
 
 if __name__ == "__main__":
-    stage.run(main)
+    stage.run(main, sys.argv[1:])

@@ -1,7 +1,7 @@
-"""split: assign augmented rows to train/val/test by split.strategy -> data/split/{split.csv,split.json}.
+"""split: assign the ``--manifest``'s rows to train/val/test by split.strategy -> ``--out DIR`` (split.csv, split.json).
 
-``--strategy actor_folds --fold N --out DIR`` writes one fold of the cross-validation
-pipeline (cv/dvc.yaml) whatever ``split.strategy`` says.
+``--strategy actor_folds --fold N`` writes one fold of the cross-validation pipeline
+(cv/dvc.yaml) whatever ``split.strategy`` says.
 """
 from __future__ import annotations
 
@@ -10,17 +10,13 @@ from pathlib import Path
 
 from singaffect import corpus, params, split_files, splits, stage
 
-MANIFEST = Path("data/augmented/manifest.csv")
-OUT = Path("data/split")
-
-
 def main(argv: list[str] | None = None) -> None:
-    args = stage.arguments(__doc__, argv, out=OUT, strategy=None, fold=None)
+    args = stage.arguments(__doc__, argv, manifest=Path, out=Path, strategy=None, fold=None)
     p = params.load(sections=["split"])
     overrides = {"strategy": args.strategy} if args.strategy else {}
     if args.fold is not None:
         overrides["fold"] = int(args.fold)
-    manifest = corpus.read_manifest(MANIFEST)
+    manifest = corpus.read_manifest(args.manifest)
     rows = splits.rows_from_manifest(manifest)
     split = splits.make_split(rows, {**p["split"], **overrides})
     summary = splits.describe(rows, split, {**p["split"], **overrides})

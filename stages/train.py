@@ -1,7 +1,6 @@
-"""train: Keras CNN on log-mel rows of the train split -> models/{model.keras,preprocessing.json}.
+"""train: Keras CNN on the ``--mel`` rows of the ``--split`` folder's train side -> ``--model-dir`` (model.keras, preprocessing.json).
 
-Paths can be given (``--split FILE --model-dir DIR --live DIR --summary FILE``) for the
-per-fold runs of the cross-validation pipeline (cv/dvc.yaml).
+Per-epoch curves go to ``--live DIR`` (DVCLive), the run's summary to ``--summary``.
 """
 from __future__ import annotations
 
@@ -17,41 +16,35 @@ from singaffect import calibration, corpus, params, preprocessing, split_files, 
 from singaffect.corpus import EMOTIONS
 from singaffect.models import build_cnn, normaliser, save_model
 
-MEL = Path("data/mel/mel.h5")
-MANIFEST = Path("data/augmented/manifest.csv")
-SPLIT = Path("data/split/split.csv")
-MODEL_DIR = Path("models")
-LIVE_DIR = "dvclive/train"
-SUMMARY = Path("metrics/train.json")
-
 
 def main(argv: list[str] | None = None) -> None:
     from dvclive import Live
 
-    args = stage.arguments(__doc__, argv, split=SPLIT, model_dir=MODEL_DIR, live=Path(LIVE_DIR), summary=SUMMARY)
+    args = stage.arguments(__doc__, argv, mel=Path, manifest=Path, split=Path, model_dir=Path, live=Path, summary=Path)
+    mel = args.mel
     p = params.load(sections=["train", "data"])
     cfg = p["train"]
     training.seed_everything(cfg["seed"])
     devices = training.distribute(cfg["distribution"], cfg["batch_size"])
-    manifest = corpus.read_manifest(MANIFEST)
-    targets = training.targets_for_task(manifest, cfg["task"])
+    manifest = corpus.read_manifest(args.manifest)
+    targets = corpus.targets_for_task(manifest, cfg["task"])
     rows = split_files.read_sides(args.split)
-    with h5py.File(MEL, "r") as handle:
+    with h5py.File(mel, "r") as handle:
         attrs = {key: value if isinstance(value, str) else int(value) for key, value in handle.attrs.items()}
         input_shape = (*handle["mel"].shape[1:], 1)
         mel_dtype = str(handle["mel"].dtype)
-    stats = training.train_statistics(MEL, rows["train"])
+    stats = training.train_statistics(mel, rows["train"])
     model = build_cnn(cfg["model"], input_shape, cfg["task"], len(EMOTIONS),
                       normaliser(cfg["normalization"], stats), cfg["learning_rate"])
     stage.log.info("train: %s for %s, %d parameters, %d train / %d val rows", cfg["model"], cfg["task"],
                    model.count_params(), len(rows["train"]), len(rows["val"]))
-    in_memory = training.fits_in_memory(MEL, len(rows["train"]) + len(rows["val"]), cfg["memory_budget_gb"])
+    in_memory = training.fits_in_memory(mel, len(rows["train"]) + len(rows["val"]), cfg["memory_budget_gb"])
     feed = {"in_memory": True} if in_memory else {"workers": 2}  # streamed: two threads prefetch batches
     stage.log.info("train: log-mel rows %s (train.memory_budget_gb %g)",
                    "held in memory" if in_memory else "streamed from HDF5", cfg["memory_budget_gb"])
-    train = training.MelBatches(MEL, rows["train"], targets[rows["train"]], cfg["batch_size"],
+    train = training.MelBatches(mel, rows["train"], targets[rows["train"]], cfg["batch_size"],
                                 shuffle_seed=cfg["seed"], **feed)
-    val = training.MelBatches(MEL, rows["val"], targets[rows["val"]], cfg["batch_size"], **feed)
+    val = training.MelBatches(mel, rows["val"], targets[rows["val"]], cfg["batch_size"], **feed)
     started = time.perf_counter()
     with Live(dir=str(args.live), dvcyaml=False, save_dvc_exp=False, report=None) as live:
         history = training.fit(model, train, val, cfg["epochs"], cfg["patience"], [training.LiveLogger(live)])
@@ -59,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     val_loss = history.history["val_loss"]
     calibrated = calibration.IDENTITY
     if cfg["task"] == "enthusiasm":  # fitted on the validation side only; evaluate and predict apply it
-        val_scores = training.predict(model, training.MelBatches(MEL, rows["val"], None, batch_size=64))
+        val_scores = training.predict(model, training.MelBatches(mel, rows["val"], None, batch_size=64))
         calibrated = calibration.fit(cfg["calibration"], targets[rows["val"]], val_scores)
     fields = {**attrs, "mel_dtype": mel_dtype, "task": cfg["task"], "model": cfg["model"],
               "classes": list(EMOTIONS) if cfg["task"] == "emotion" else [],

@@ -29,7 +29,7 @@ def six_actors(root: Path) -> None:
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tinyrepo.make_repo(tmp_path_factory.mktemp("cv") / "repo", corpus=six_actors, dvc=True,
                               params={**tinyrepo.WHOLE_PIPELINE_PARAMS, "train.epochs": 1,
-                                      "classic.model": "ridge", "split.final_check_speakers": [6]})
+                                      "functionals_model.model": "ridge", "split.final_check_speakers": [6]})
     tinyrepo.run_dvc(repo, "repro", "cv/dvc.yaml", timeout=1500)
     return repo
 
@@ -58,11 +58,11 @@ def test_cv_pools_every_fold_and_tests_each_clip_once(repo: Path) -> None:
 
 
 def test_feature_models_run_on_the_same_folds_and_learn(repo: Path) -> None:
-    classic = read(repo, "metrics/cv/classic.json")
+    classic = read(repo, "metrics/cv/functionals_model.json")
     cnn = read(repo, "metrics/cv/cnn.json")
     assert [f["test_speakers"] for f in classic["folds"]] == [f["test_speakers"] for f in cnn["folds"]]
     # the same clips in the same folds: the feature models read the split stage's fold folders
-    with (repo / "metrics/cv/classic_predictions.csv").open() as handle:
+    with (repo / "metrics/cv/functionals_model_predictions.csv").open() as handle:
         classic_folds = sorted((row["fold"], row["clip_id"]) for row in csv.DictReader(handle))
     cnn_folds = []
     for fold in range(5):
@@ -71,7 +71,7 @@ def test_feature_models_run_on_the_same_folds_and_learn(repo: Path) -> None:
     assert classic_folds == sorted(cnn_folds)
     # the synthetic emotions differ in pitch and brightness: far above chance (1/6) for a linear model
     assert classic["headline"]["value"] > 0.5
-    baseline = read(repo, "metrics/cv/baseline.json")
+    baseline = read(repo, "metrics/cv/handcrafted_model.json")
     assert baseline["task"] == "enthusiasm" and baseline["headline"]["metric"] == "roc_auc"
     assert "floor" in baseline and baseline["floor"]["name"] == "emotion label only"
 

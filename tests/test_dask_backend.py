@@ -3,6 +3,7 @@ processes on loopback gives byte-identical outputs; a dying worker is retried, a
 keeps dying fails the stage in one line without leaving output behind."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import signal
@@ -46,16 +47,16 @@ def test_the_data_stages_on_a_local_dask_cluster_write_the_same_bytes(tmp_path: 
     assert digests(dask) == digests(local)
 
 
-def kill_worker_once(samples: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:
+def kill_worker_once(samples: np.ndarray, sample_rate: int, marker: str) -> np.ndarray:
     """Kills its worker process the first time it meets the marker clip, then behaves."""
-    marker = Path(params["marker"])
+    marker = Path(marker)
     if abs(float(samples[0])) > 0.5 and not marker.exists():
         marker.write_text("killed once")
         os.kill(os.getpid(), signal.SIGKILL)
     return np.array([float(np.mean(samples)), float(np.std(samples))])
 
 
-def kill_worker_always(samples: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:
+def kill_worker_always(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     if abs(float(samples[0])) > 0.5:
         os.kill(os.getpid(), signal.SIGKILL)
     return np.array([float(np.mean(samples)), float(np.std(samples))])
@@ -78,15 +79,15 @@ def test_a_worker_killed_mid_stage_is_retried_and_the_table_is_unchanged(audio: 
     ids = [f"c{i}" for i in range(6)]
     names = ["mean", "sd"]
     local = tmp_path / "local.h5"
-    feature_table.write_table_file(local, same_without_killing, names, audio, ids, {}, 1, 2, "local")
+    feature_table.write_table_file(local, same_without_killing, names, audio, ids, 1, 2, "local")
     on_dask = tmp_path / "dask.h5"
-    feature_table.write_table_file(on_dask, kill_worker_once, names, audio, ids, {"marker": str(tmp_path / "m")},
-                                   compute.Workers(2, "dask"), 2, "dask")
+    feature_table.write_table_file(on_dask, functools.partial(kill_worker_once, marker=str(tmp_path / "m")), names,
+                                   audio, ids, compute.Workers(2, "dask"), 2, "dask")
     assert (tmp_path / "m").exists()  # a worker really died
     assert on_dask.read_bytes() == local.read_bytes()
 
 
-def same_without_killing(samples: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:
+def same_without_killing(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.array([float(np.mean(samples)), float(np.std(samples))])
 
 
@@ -99,6 +100,6 @@ def test_a_task_that_keeps_killing_workers_fails_in_one_line_and_leaves_no_outpu
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
             pytest.raises(compute.WorkerDiedError, match="a Dask worker was killed on every try") as info:
         feature_table.write_table_file(out, kill_worker_always, ["mean", "sd"], audio, [f"c{i}" for i in range(6)],
-                                       {}, compute.Workers(2, "dask"), 2, "dask")
+                                       compute.Workers(2, "dask"), 2, "dask")
     assert "\n" not in str(info.value)
     assert list(out.parent.iterdir()) == []  # no table, no temporary

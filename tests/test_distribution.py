@@ -19,8 +19,10 @@ def train(repo: Path, name: str, distribution: str) -> subprocess.CompletedProce
     tinyrepo.write_params(repo, {"train.distribution": distribution})
     env = {**os.environ, "KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
            "JAX_PLATFORMS": "cpu"}
-    return subprocess.run([sys.executable, "-m", "stages.train", "--model-dir", f"models/{name}",
-                           "--live", f"dvclive/{name}", "--summary", f"metrics/{name}.json"],
+    return subprocess.run([sys.executable, "-m", "stages.train", "--mel", "data/mel/mel.h5",
+                           "--manifest", "data/augmented/manifest.csv", "--split", "data/split",
+                           "--model-dir", f"models/{name}", "--live", f"dvclive/{name}",
+                           "--summary", f"metrics/{name}.json"],
                           cwd=repo, env=env, capture_output=True, text=True, timeout=900)
 
 

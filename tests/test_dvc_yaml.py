@@ -59,3 +59,51 @@ def test_the_checker_sees_lazy_and_transitive_imports() -> None:
     read = code_read_by("stages/evaluate.py")
     assert "singaffect/training.py" in read  # imported by the stage
     assert "singaffect/errors.py" in read    # imported by every module
+
+
+def _entries(items: list) -> set[str]:
+    """Paths of a deps/outs/metrics/plots list (entries are strings or one-key mappings)."""
+    return {next(iter(item)) if isinstance(item, dict) else item for item in items or []}
+
+
+OUTPUT_FOLDERS = ("data", "metrics", "models", "plots", "dvclive")
+
+
+def _path_arguments(cmd: str) -> set[str]:
+    """The values of the cmd's ``--flag`` options that name files or folders (``models``, ``data/split``, ...)."""
+    tokens = cmd.split()[3:]  # after python -m stages.NAME
+    return {token for token in tokens if not token.startswith("--") and token.split("/")[0] in OUTPUT_FOLDERS}
+
+
+@pytest.mark.parametrize("pipeline", ["dvc.yaml", "cv/dvc.yaml"])
+def test_every_path_a_stage_reads_or_writes_is_named_in_its_cmd(pipeline: str) -> None:
+    """Paths are declared once, in dvc.yaml: each data dep and output lies in a path the cmd
+    passes to the script, and each path the cmd passes is (or holds) a declared dep or output."""
+    stages = yaml.safe_load((ROOT / pipeline).read_text())["stages"]
+    for name, stage in stages.items():
+        stage = stage.get("do", stage)
+        passed = _path_arguments(stage["cmd"])
+        data = {d for d in _entries(stage["deps"]) if not d.endswith(".py") and not d.startswith("${")}
+        written = set().union(*(_entries(stage.get(key)) for key in ("outs", "metrics", "plots")))
+        for path in sorted(data | written):
+            assert any(path == p or path.startswith(p.rstrip("/") + "/") for p in passed), (
+                f"{pipeline} stage {name}: {path} is declared but its cmd passes no path to it")
+        for p in sorted(passed):
+            assert any(d == p or d.startswith(p.rstrip("/") + "/") for d in data | written), (
+                f"{pipeline} stage {name}: its cmd passes {p}, which no dep or output declares")
+
+
+def test_stage_scripts_name_no_paths_of_their_own() -> None:
+    """No stage script hard-codes a pipeline path: they come from the cmd (``stage.arguments``)."""
+    for script in sorted((ROOT / "stages").glob("*.py")):
+        source = script.read_text()
+        found = re.findall(r"""["'](?:data|metrics|models|plots|dvclive)/[^"']*["']""", source)
+        assert not found, f"{script.name} hard-codes {found}"
+
+
+def test_each_stage_is_named_like_its_script() -> None:
+    """One name per stage: ``dvc repro NAME`` runs ``stages/NAME.py`` (cv/dvc.yaml's pooling stage is ``cnn``)."""
+    for pipeline, exceptions in (("dvc.yaml", {}), ("cv/dvc.yaml", {"cnn": "cv"})):
+        for name, stage in yaml.safe_load((ROOT / pipeline).read_text())["stages"].items():
+            script = re.search(r"python -m stages\.(\w+)", stage.get("do", stage)["cmd"]).group(1)
+            assert script == exceptions.get(name, name), f"{pipeline}: stage {name} runs stages/{script}.py"

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from singaffect import classic, enrolment, splits
+from singaffect import enrolment, feature_models, splits
 from singaffect.corpus import EMOTIONS
 from singaffect.enrolment import Enrolment
-from test_classic import PARAMS, QUICK, split_params, write_features
+from test_feature_models import ALPHA, PARAMS, split_params, write_features
 
 
 def singers_manifest(actors=range(1, 7), seed=0, offset=6.0) -> tuple[list[dict], np.ndarray]:
@@ -89,18 +89,18 @@ def test_enrolment_helps_a_model_across_singers(tmp_path):
     write_features(tmp_path / "features.h5", manifest, x)
     folds = splits.make_folds(splits.rows_from_manifest(manifest),
                               split_params(strategy="actor_folds", n_folds=3, final_check_speakers=[]))
-    plain, _ = classic.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "ridge", QUICK)
-    enrolled, _ = classic.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "ridge", QUICK,
-                                         Enrolment("other_statement"))
+    plain, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "ridge", ALPHA)
+    enrolled, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "ridge", ALPHA,
+                                                singer=Enrolment("other_statement"))
     assert "enrolment" not in plain and enrolled["enrolment"] == {"mode": "other_statement"}
     assert enrolled["accuracy"] > plain["accuracy"] + 0.15 and enrolled["accuracy"] > 0.6
 
 
 def test_unknown_mode_names_the_key():
     manifest, _ = singers_manifest(actors=range(1, 2))
-    with pytest.raises(enrolment.EnrolmentError, match="classic.enrolment"):
+    with pytest.raises(enrolment.EnrolmentError, match="functionals_model.enrolment"):
         enrolment.enrolment_sets(manifest, Enrolment("everyone"))
-    assert PARAMS["classic"]["enrolment"] in enrolment.MODES
+    assert PARAMS["functionals_model"]["enrolment"] in enrolment.MODES
 
 
 def test_enrolment_from_one_emotion_only():
@@ -112,5 +112,5 @@ def test_enrolment_from_one_emotion_only():
         assert len(members) == (6 if row["emotion"] == "neutral" else 8)  # 2 songs x 2 intensities x 2 takes
     assert Enrolment("other_takes", 3, emotions=("neutral", "calm")).describe() == {
         "mode": "other_takes", "takes": 3, "emotions": ["neutral", "calm"]}
-    with pytest.raises(enrolment.EnrolmentError, match=r"classic.enrolment_emotions.*\['bored'\]"):
+    with pytest.raises(enrolment.EnrolmentError, match=r"functionals_model.enrolment_emotions.*\['bored'\]"):
         enrolment.enrolment_sets(manifest, Enrolment("other_takes", emotions=("bored",)))

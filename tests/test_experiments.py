@@ -78,8 +78,8 @@ def test_clean_exp_table_and_metrics_diff_between_branches(experiments: dict) ->
     table = dvc(repo, "exp", "show", "--csv", "--drop", ".*", "--keep", readme_keep_pattern()).stdout.splitlines()
     assert table[0].split(",") == [
         "Experiment", "State", "best_val_loss", "metrics/eval.json:headline.value", "metrics/eval.json:pearson_r",
-        "metrics/eval.json:ccc", "metrics/classic.json:headline.value", "metrics/baseline.json:headline.value",
-        "split.strategy", "train.task", "train.model", "classic.model"]
+        "metrics/eval.json:ccc", "metrics/functionals_model.json:headline.value", "metrics/handcrafted_model.json:headline.value",
+        "split.strategy", "train.task", "train.model", "functionals_model.model"]
     assert sum(",Success," in line for line in table) == 2
 
     for name, data in exp_revs(experiments["shown"]).items():
@@ -106,7 +106,7 @@ def test_predict_cli_matches_evaluate_on_an_applied_experiment(experiments: dict
 
 
 def test_every_model_of_an_experiment_is_tested_on_the_split_stage_clips(experiments: dict) -> None:
-    """classic and baseline read data/split (no second splitter): their test clips are the CNN's copy-0 test rows."""
+    """functionals_model and handcrafted_model read data/split (no second splitter): their test clips are the CNN's copy-0 test rows."""
     repo = experiments["repo"]
     git(repo, "checkout", "-q", "speaker")
     dvc(repo, "checkout", "-q", "dvc.yaml")
@@ -115,6 +115,6 @@ def test_every_model_of_an_experiment_is_tested_on_the_split_stage_clips(experim
         return sorted(r["clip_id"] for r in csv.DictReader((repo / path).open()) if r.get("copy", "0") == "0")
 
     cnn = clips("metrics/predictions.csv")
-    assert cnn and clips("metrics/classic_predictions.csv") == cnn == clips("metrics/baseline_predictions.csv")
+    assert cnn and clips("metrics/functionals_model_predictions.csv") == cnn == clips("metrics/handcrafted_model_predictions.csv")
     tested = {r["clip_id"] for r in csv.DictReader((repo / "data/split/split.csv").open()) if r["side"] == "test"}
     assert set(cnn) == tested

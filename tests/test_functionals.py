@@ -1,6 +1,8 @@
 """Seed-2 functionals, handcrafted enthusiasm features and the feature tables, on synthetic audio."""
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 
 import numpy as np
@@ -16,7 +18,7 @@ from singaffect import storage
 
 SR = 22050
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
-F_PARAMS, H_PARAMS = PARAMS["functionals"], PARAMS["handcrafted"]
+F_SETTINGS, H_SETTINGS = fn.Settings(**PARAMS["functionals"]), hc.Settings(**PARAMS["handcrafted"])
 
 
 def values(vector: np.ndarray) -> dict[str, float]:
@@ -24,8 +26,8 @@ def values(vector: np.ndarray) -> dict[str, float]:
 
 
 def test_functionals_have_the_seed_shape_and_are_finite():
-    names = fn.functional_names(F_PARAMS)
-    vector = fn.functionals(synth.sung_tone(1.0, SR), SR, F_PARAMS)
+    names = fn.functional_names(F_SETTINGS)
+    vector = fn.functionals(synth.sung_tone(1.0, SR), SR, F_SETTINGS)
     assert vector.shape == (386,) == (len(names),) and vector.dtype == np.float32
     assert np.all(np.isfinite(vector))
     assert len(set(names)) == 386 and names[0] == "mfcc_mean_00" and names[193] == "mfcc_std_00"
@@ -33,18 +35,18 @@ def test_functionals_have_the_seed_shape_and_are_finite():
 
 
 def test_functionals_follow_params_and_the_mel_scale():
-    small = {**F_PARAMS, "n_mfcc": 13, "n_mels": 64}
+    small = dataclasses.replace(F_SETTINGS, n_mfcc=13, n_mels=64)
     assert fn.functionals(synth.sung_tone(0.5, SR), SR, small).shape == (2 * (13 + 12 + 64 + 7 + 6),)
     tone = synth.sung_tone(0.5, SR)
-    power = fn.functionals(tone, SR, F_PARAMS)
-    db = fn.functionals(tone, SR, {**F_PARAMS, "mel_scale": "db"})
+    power = fn.functionals(tone, SR, F_SETTINGS)
+    db = fn.functionals(tone, SR, dataclasses.replace(F_SETTINGS, mel_scale="db"))
     mel = slice(40 + 12, 40 + 12 + 128)
     assert np.all(power[mel] >= 0) and np.any(db[mel] < 0)
     np.testing.assert_array_equal(power[:mel.start], db[:mel.start])
 
 
 def test_functionals_of_a_very_short_clip_still_have_every_value():
-    vector = fn.functionals(synth.sung_tone(0.05, SR), SR, F_PARAMS)
+    vector = fn.functionals(synth.sung_tone(0.05, SR), SR, F_SETTINGS)
     assert vector.shape == (386,)
 
 
@@ -54,7 +56,7 @@ def vibrato_tone() -> np.ndarray:
 
 
 def test_pyin_finds_the_pitch_and_the_vibrato(vibrato_tone):
-    got = values(hc.handcrafted(vibrato_tone, SR, H_PARAMS))
+    got = values(hc.handcrafted(vibrato_tone, SR, H_SETTINGS))
     f0 = 440 * 2 ** ((got["f0_mean_semitones"] - 69) / 12)
     assert abs(f0 - 220.0) / 220.0 < 0.03
     assert got["voiced_fraction"] > 0.8
@@ -65,9 +67,9 @@ def test_pyin_finds_the_pitch_and_the_vibrato(vibrato_tone):
 
 
 def test_wider_faster_vibrato_reads_wider_and_faster(vibrato_tone):
-    narrow = values(hc.handcrafted(vibrato_tone, SR, H_PARAMS))
+    narrow = values(hc.handcrafted(vibrato_tone, SR, H_SETTINGS))
     wide = values(hc.handcrafted(synth.sung_tone(2.0, SR, f0=220.0, vibrato_hz=7.0, vibrato_cents=120.0),
-                                 SR, H_PARAMS))
+                                 SR, H_SETTINGS))
     assert wide["vibrato_extent"] > 1.8 * narrow["vibrato_extent"]
     assert wide["vibrato_rate"] == pytest.approx(7.0, abs=0.3)
 
@@ -90,7 +92,7 @@ def test_fall_down_measures_a_falling_phrase_end():
     phase = 2 * np.pi * np.cumsum(220.0 * 2 ** (semitones / 12)) / SR
     falling = (0.3 * np.sin(phase) + 0.15 * np.sin(2 * phase)).astype(np.float32)
     held = (0.3 * np.sin(2 * np.pi * 220.0 * t) + 0.15 * np.sin(4 * np.pi * 220.0 * t)).astype(np.float32)
-    got_fall, got_held = values(hc.handcrafted(falling, SR, H_PARAMS)), values(hc.handcrafted(held, SR, H_PARAMS))
+    got_fall, got_held = values(hc.handcrafted(falling, SR, H_SETTINGS)), values(hc.handcrafted(held, SR, H_SETTINGS))
     assert got_fall["fall_down"] == pytest.approx(10.0, rel=0.35)
     assert got_fall["end_slope"] == pytest.approx(-got_fall["fall_down"])
     assert got_held["fall_down"] < 1.0
@@ -109,7 +111,7 @@ def test_a_weighted_loudness_tracks_level_and_weighting():
 
 
 def test_silence_has_no_pitch_features_but_keeps_its_shape():
-    got = values(hc.handcrafted(np.zeros(SR, dtype=np.float32), SR, H_PARAMS))
+    got = values(hc.handcrafted(np.zeros(SR, dtype=np.float32), SR, H_SETTINGS))
     assert got["voiced_fraction"] == 0.0
     assert all(np.isnan(got[k]) for k in ("f0_mean_semitones", "fall_down", "vibrato_extent", "vibrato_rate"))
 
@@ -127,8 +129,8 @@ def write_raw(path, clips: list[np.ndarray]) -> None:
         writer.close()
 
 
-def double_mean(samples: np.ndarray, sample_rate: int, params: dict) -> np.ndarray:
-    return np.array([samples.mean(), np.nan if samples.size < params["min"] else 2.0 * samples.mean()])
+def double_mean(samples: np.ndarray, sample_rate: int, shortest: int) -> np.ndarray:
+    return np.array([samples.mean(), np.nan if samples.size < shortest else 2.0 * samples.mean()])
 
 
 def test_tables_are_ordered_byte_stable_and_checked(tmp_path):
@@ -139,8 +141,8 @@ def test_tables_are_ordered_byte_stable_and_checked(tmp_path):
     for run, n_jobs in enumerate((1, 2)):  # same bytes whatever the number of workers
         out = tmp_path / f"table{run}.h5"
         with storage.create_h5(out) as handle:
-            bad = feature_table.compute_table(handle, double_mean, ["m", "m2"], tmp_path / "audio.h5", ids, {"min": 120},
-                                   workers=n_jobs, chunk_size=3)
+            bad = feature_table.compute_table(handle, functools.partial(double_mean, shortest=120), ["m", "m2"],
+                                              tmp_path / "audio.h5", ids, workers=n_jobs, chunk_size=3)
         digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
     assert digests[0] == digests[1] and bad == 2
     features, names = feature_table.read_table(tmp_path / "table0.h5", ids)
@@ -150,7 +152,8 @@ def test_tables_are_ordered_byte_stable_and_checked(tmp_path):
     with pytest.raises(feature_table.FeatureTableError, match="table0.h5"):
         feature_table.read_table(tmp_path / "table0.h5", ids[::-1])
     with storage.create_h5(tmp_path / "short.h5") as handle, pytest.raises(feature_table.FeatureTableError, match="audio.h5"):
-        feature_table.compute_table(handle, double_mean, ["m", "m2"], tmp_path / "audio.h5", ids[:3], {"min": 0}, 1, 3)
+        feature_table.compute_table(handle, functools.partial(double_mean, shortest=0), ["m", "m2"],
+                                    tmp_path / "audio.h5", ids[:3], 1, 3)
 
 
 def test_a_refused_rate_leaves_no_table_and_analyses_no_clip(tmp_path):
@@ -160,15 +163,15 @@ def test_a_refused_rate_leaves_no_table_and_analyses_no_clip(tmp_path):
         writer.close()
     analysed = []
 
-    def extractor(samples, sample_rate, params):
+    def extractor(samples, sample_rate):
         analysed.append(sample_rate)
         return np.zeros(1)
 
     out = tmp_path / "features" / "table.h5"
     out.parent.mkdir()
     with pytest.raises(feature_table.FeatureTableError, match="data.sample_rate"):
-        feature_table.write_table_file(out, extractor, ["x"], tmp_path / "audio.h5", ["a", "b"], {},
-                            1, 2, "test", check_rate=fn.check_sample_rate)
+        feature_table.write_table_file(out, extractor, ["x"], tmp_path / "audio.h5", ["a", "b"],
+                                           1, 2, "test", check_rate=fn.check_sample_rate)
     assert analysed == [] and list(out.parent.iterdir()) == []
 
 
@@ -180,7 +183,7 @@ def test_a_refused_rate_leaves_no_table_and_analyses_no_clip(tmp_path):
 ])
 def test_unusable_pitch_params_name_their_keys(overrides, keys):
     with pytest.raises(hc.HandcraftedParamsError, match=keys):
-        hc.handcrafted(synth.sung_tone(0.2, SR), SR, {**H_PARAMS, **overrides})
+        hc.handcrafted(synth.sung_tone(0.2, SR), SR, dataclasses.replace(H_SETTINGS, **overrides))
 
 
 @pytest.mark.parametrize("sample_rate", [8000, 12000, 12800])
@@ -192,5 +195,5 @@ def test_a_rate_too_low_for_spectral_contrast_names_the_key(sample_rate):
 def test_the_lowest_accepted_rate_really_works():
     fn.check_sample_rate(12801)
     y = np.random.default_rng(0).standard_normal(12801).astype(np.float32) * 0.1
-    assert np.isfinite(fn.functionals(y, 12801, {"n_mfcc": 13, "n_fft": 1024, "hop_length": 256, "n_mels": 64,
-                                                  "mel_scale": "db"})).all()
+    assert np.isfinite(fn.functionals(y, 12801, fn.Settings(n_mfcc=13, n_fft=1024, hop_length=256, n_mels=64,
+                                                         mel_scale="db"))).all()

@@ -8,6 +8,7 @@ script, this file does the per-clip work of the functionals and handcrafted stag
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -51,12 +52,15 @@ def extract_tables(audio: Path, out_dir: Path) -> None:
     ids = [f"c{i}" for i in range(4)]
 
     def main() -> None:
-        feature_table.write_table_file(out_dir / TABLES[0], functionals.functionals,
-                                     functionals.functional_names(params["functionals"]), audio, ids,
-                                     params["functionals"], 2, 1, "functionals")
-        feature_table.write_table_file(out_dir / TABLES[1], handcrafted.handcrafted,
-                                     handcrafted.HANDCRAFTED_NAMES, audio, ids, params["handcrafted"],
-                                     2, 1, "handcrafted")
+        functionals_settings = functionals.Settings(**params["functionals"])
+        feature_table.write_table_file(out_dir / TABLES[0],
+                                       functools.partial(functionals.functionals, settings=functionals_settings),
+                                       functionals.functional_names(functionals_settings), audio, ids,
+                                       2, 1, "functionals")
+        feature_table.write_table_file(out_dir / TABLES[1],
+                                       functools.partial(handcrafted.handcrafted,
+                                                         settings=handcrafted.Settings(**params["handcrafted"])),
+                                       handcrafted.HANDCRAFTED_NAMES, audio, ids, 2, 1, "handcrafted")
 
     stage.run(main)
 

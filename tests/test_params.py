@@ -60,6 +60,19 @@ def test_unknown_key_suggests_closest(base: dict[str, Any], dotted: str, hint: s
         params.validate(with_value(base, dotted, 1))
 
 
+@pytest.mark.parametrize("dotted, renamed", [
+    ("classic.model", "functionals_model.model"),
+    ("baseline.alpha", "handcrafted_model.alpha"),
+])
+def test_a_key_of_a_renamed_section_names_the_new_one(base: dict[str, Any], dotted: str, renamed: str) -> None:
+    """Commands recorded before the feature-model stages were renamed still say which key to use now."""
+    old, new = dotted.split(".")[0], renamed.split(".")[0]
+    with pytest.raises(ParamsError, match=f"unknown params key '{old}': section '{old}' is now '{new}'"):
+        params.validate(with_value(base, dotted, 1))
+    with pytest.raises(ParamsError, match=f"unknown params key '{dotted}': .* \\('{renamed}'\\)"):
+        params.apply_overrides(base, {dotted: 1})
+
+
 def test_unknown_key_without_close_match_has_no_hint(base: dict[str, Any]) -> None:
     with pytest.raises(ParamsError) as info:
         params.validate(with_value(base, "train.zzzzzzzz", 1))

@@ -29,7 +29,7 @@ def machines(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     origin, store = root / "origin.git", root / "dvc-store"
     git(root, "init", "-q", "--bare", "-b", "main", str(origin))
     a = tinyrepo.make_repo(root / "a", dvc=True, track_corpus=True,
-                           params={**tinyrepo.WHOLE_PIPELINE_PARAMS, "train.epochs": 1, "classic.epochs": 2})
+                           params={**tinyrepo.WHOLE_PIPELINE_PARAMS, "train.epochs": 1, "functionals_model.epochs": 2})
     dvc(a, "remote", "add", "-d", "store", str(store))
     dvc(a, "repro")
     git(a, "add", "-A")

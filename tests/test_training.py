@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import tinyrepo
-from singaffect import storage, training
+from singaffect import corpus, storage, training
 from singaffect.corpus import EMOTIONS
 from singaffect.models import build_cnn, normaliser
 
@@ -92,14 +92,14 @@ def test_train_statistics_match_numpy(mel_file: tuple[Path, np.ndarray]) -> None
 
 def test_targets_for_task() -> None:
     rows = [{"emotion": "sad", "enthusiasm": "1.0"}, {"emotion": "neutral", "enthusiasm": "0.25"}]
-    np.testing.assert_array_equal(training.targets_for_task(rows, "emotion"), [EMOTIONS.index("sad"), 0])
-    enthusiasm = training.targets_for_task(rows, "enthusiasm")
+    np.testing.assert_array_equal(corpus.targets_for_task(rows, "emotion"), [EMOTIONS.index("sad"), 0])
+    enthusiasm = corpus.targets_for_task(rows, "enthusiasm")
     assert enthusiasm.dtype == np.float32
     np.testing.assert_array_equal(enthusiasm, [1.0, 0.25])
-    with pytest.raises(training.TargetError, match=r"train.task=emotion: clips have emotion labels \[''\]"):
-        training.targets_for_task([{"emotion": "", "enthusiasm": "0.5"}], "emotion")
-    with pytest.raises(training.TargetError, match="train.task: unknown task 'valence'"):
-        training.targets_for_task(rows, "valence")
+    with pytest.raises(corpus.TargetError, match=r"train.task=emotion: clips have emotion labels \[''\]"):
+        corpus.targets_for_task([{"emotion": "", "enthusiasm": "0.5"}], "emotion")
+    with pytest.raises(corpus.TargetError, match="train.task: unknown task 'valence'"):
+        corpus.targets_for_task(rows, "valence")
 
 
 def test_tiny_model_trains_one_epoch(mel_file: tuple[Path, np.ndarray]) -> None:

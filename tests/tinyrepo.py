@@ -169,15 +169,24 @@ def load_stage(name: str, repo: Path | None = None):
     return module
 
 
+def stage_argv(name: str, pipeline: Path = PROJECT / "dvc.yaml") -> list[str]:
+    """The arguments ``pipeline``'s stage ``name`` passes to its script (the paths it reads and writes)."""
+    stage = yaml.safe_load(Path(pipeline).read_text())["stages"][name]
+    words = stage["cmd"].split()
+    assert words[:3] == ["python", "-m", f"stages.{name}"], stage["cmd"]
+    return words[3:]
+
+
 def run_stage(repo: Path, name: str) -> int:
     """Run stage ``name`` in-process with ``repo`` as working directory, as ``python -m stages.<name>``
-    would (through ``singaffect.stage.run``); returns the exit status (0 or 1)."""
+    would (through ``singaffect.stage.run``, with the arguments of its cmd in ``repo``'s dvc.yaml);
+    returns the exit status (0 or 1)."""
     from singaffect import stage
 
     module = load_stage(name)
     with chdir(repo):
         try:
-            stage.run(module.main, in_process=True)
+            stage.run(module.main, stage_argv(name, repo / "dvc.yaml"), in_process=True)
         except SystemExit as exit_:
             return int(exit_.code or 0)
     return 0

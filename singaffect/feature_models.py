@@ -1,4 +1,4 @@
-"""Models on per-clip feature vectors, under the same split protocols as the CNN.
+"""Models on per-clip feature tables (stages functionals_model and handcrafted_model), under the CNN's splits.
 
 One feature vector per original recording (``functionals`` or ``handcrafted`` tables),
 assigned to sides by the split stage's own output (``split_files.read_clip_splits``): one
@@ -6,7 +6,7 @@ split, or every fold of the cross-validation (cv/dvc.yaml), so these models are 
 and tested on exactly the CNN's clips. For every fold the inputs are imputed (median) and
 standardised with statistics of that fold's training clips only.
 
-Models (``classic.model``):
+Models (``functionals_model.model``; handcrafted_model fits ``ridge``):
 
 * ``ridge``: sklearn ``Ridge`` (enthusiasm) or multinomial ``LogisticRegression`` with
   ``C = 1 / alpha`` (emotion), the cheap baseline, fitted on the training clips like every
@@ -19,10 +19,13 @@ Models (``classic.model``):
   CPUs: Conv1D(64 filters, kernel 32) instead of (256, 128), max-pool 2, dropout 0.4.
 
 Keras models train with Adam, early stopping on the validation side (best weights
-restored), seeded through ``training.seed_everything``.
+restored), seeded through ``training.seed_everything``; ``KerasFit`` holds those settings.
+``write_outputs`` owns the two files each stage writes (metrics JSON, per-clip predictions CSV).
+Keras is imported only when a Keras model is fitted: the ridge path never loads it.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -33,15 +36,26 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from singaffect import enrolment, evaluation, feature_table, metrics, splits
+from singaffect import corpus, enrolment, evaluation, feature_table, metrics, splits, storage
 from singaffect.corpus import EMOTIONS
 from singaffect.errors import SingaffectError
 
 MODELS = ("ridge", "mlp", "lstm", "gru", "conv1d")
 
 
-class ClassicError(SingaffectError, ValueError):
+class FeatureModelError(SingaffectError, ValueError):
     """The model or task params do not fit the features; names the params key."""
+
+
+@dataclass(frozen=True)
+class KerasFit:
+    """How a Keras model is fitted (``functionals_model.*``): epochs with early stopping, batch, Adam's rate, seed."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    patience: int
+    seed: int
 
 
 def preprocessor() -> Pipeline:
@@ -58,7 +72,7 @@ def keras_model(name: str, n_features: int, task: str, learning_rate: float) -> 
 
     shapes = {"mlp": (n_features,), "lstm": (1, n_features), "gru": (1, n_features), "conv1d": (n_features, 1)}
     if name not in shapes:
-        raise ClassicError(f"params key classic.model: {name!r} is not a Keras model (choose from {list(shapes)})")
+        raise FeatureModelError(f"params key functionals_model.model: {name!r} is not a Keras model (choose from {list(shapes)})")
     inputs = keras.Input(shape=shapes[name], name="features")
     x = layers.BatchNormalization()(inputs)
     if name == "mlp":
@@ -74,7 +88,7 @@ def keras_model(name: str, n_features: int, task: str, learning_rate: float) -> 
         x = layers.MaxPooling1D(2)(x)
         x = layers.Flatten()(x)
     x = layers.Dropout(0.4)(x)
-    model = keras.Model(inputs, task_head(x, task, len(EMOTIONS)), name=f"classic_{name}")
+    model = keras.Model(inputs, task_head(x, task, len(EMOTIONS)), name=f"feature_{name}")
     compile_for_task(model, task, learning_rate)
     return model
 
@@ -85,31 +99,35 @@ def _as_input(name: str, x: np.ndarray) -> np.ndarray:
 
 
 def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.ndarray,
-                cfg: dict) -> tuple[np.ndarray, np.ndarray]:
+                alpha: float, keras_fit: KerasFit | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fit ``name`` on the train rows of ``sides``; predictions for the val and test rows.
 
-    Validation predictions are out of sample for every model (Keras models also stop early
-    on them). Emotion predictions are class indices, enthusiasm predictions scores.
+    ``alpha`` is ridge's L2 strength (logistic regression: ``C = 1 / alpha``); Keras models
+    need ``keras_fit``. Validation predictions are out of sample for every model (Keras
+    models also stop early on them). Emotion predictions are class indices, enthusiasm
+    predictions scores.
     """
     train, val, test = (np.flatnonzero(sides == side) for side in splits.SIDES)
     prep = preprocessor().fit(x[train])
     z = prep.transform(x)
     if name == "ridge":
         if task == "emotion":
-            model = LogisticRegression(C=1.0 / cfg["alpha"], max_iter=5000)
+            model = LogisticRegression(C=1.0 / alpha, max_iter=5000)
         else:
-            model = Ridge(alpha=cfg["alpha"])
+            model = Ridge(alpha=alpha)
         model.fit(z[train], y[train])
         return model.predict(z[val]), model.predict(z[test])
+    if keras_fit is None:
+        raise FeatureModelError(f"params key functionals_model.model: {name!r} is a Keras model and needs its fit settings")
     import keras
 
     from singaffect.training import seed_everything
 
-    seed_everything(cfg["seed"])
-    model = keras_model(name, x.shape[1], task, cfg["learning_rate"])
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg["patience"], restore_best_weights=True)
+    seed_everything(keras_fit.seed)
+    model = keras_model(name, x.shape[1], task, keras_fit.learning_rate)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=keras_fit.patience, restore_best_weights=True)
     model.fit(_as_input(name, z[train]), y[train], validation_data=(_as_input(name, z[val]), y[val]),
-              epochs=cfg["epochs"], batch_size=cfg["batch_size"], shuffle=True, callbacks=[stop], verbose=0)
+              epochs=keras_fit.epochs, batch_size=keras_fit.batch_size, shuffle=True, callbacks=[stop], verbose=0)
 
     def predicted(rows: np.ndarray) -> np.ndarray:
         scores = np.asarray(model.predict(_as_input(name, z[rows]), batch_size=256, verbose=0))
@@ -133,18 +151,18 @@ class Outcome:
     floor: np.ndarray | None = None
 
 
-def run(name: str, task: str, x: np.ndarray, y: np.ndarray, folds: Sequence[splits.Split], cfg: dict,
-        emotions: Sequence[str] | None = None) -> Outcome:
+def run(name: str, task: str, x: np.ndarray, y: np.ndarray, folds: Sequence[splits.Split], alpha: float,
+        keras_fit: KerasFit | None = None, emotions: Sequence[str] | None = None) -> Outcome:
     """Fit and predict once per split in ``folds``."""
     if name not in MODELS:
-        raise ClassicError(f"params key classic.model: unknown model {name!r} (choose from {list(MODELS)})")
+        raise FeatureModelError(f"params key functionals_model.model: unknown model {name!r} (choose from {list(MODELS)})")
     binary = task == "enthusiasm" and metrics.is_binary(y)
     rows, fold_of, predictions, decided, floors = [], [], [], [], []
     for number, split in enumerate(folds):
         test = split.rows("test")
         rows.append(test)
         fold_of.append(np.full(len(test), number))
-        val_pred, test_pred = fit_predict(name, task, x, y, split.sides, cfg)
+        val_pred, test_pred = fit_predict(name, task, x, y, split.sides, alpha, keras_fit)
         predictions.append(test_pred)
         if binary:
             decided.append(evaluation.decisions(test_pred, evaluation.val_threshold(y[split.rows("val")], val_pred)))
@@ -180,7 +198,7 @@ def summary(task: str, y: np.ndarray, outcome: Outcome, folds: Sequence[splits.S
 
 
 def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]], task: str,
-                   folds: Sequence[splits.Split], name: str, cfg: dict,
+                   folds: Sequence[splits.Split], name: str, alpha: float, keras_fit: KerasFit | None = None,
                    singer: enrolment.Enrolment = enrolment.Enrolment()) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Metrics summary and per-clip predictions of model ``name`` on a feature table, once per split in ``folds``.
 
@@ -188,12 +206,10 @@ def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]]
     ``split_files.read_clip_splits`` gives them. ``singer`` standardises every clip by its
     singer's enrolment set first (``enrolment.normalise``), whatever its side.
     """
-    from singaffect.training import targets_for_task
-
     x, _ = feature_table.read_table(features_path, [r["clip_id"] for r in manifest])
     x = enrolment.normalise(x, manifest, singer)
-    y = targets_for_task(manifest, task)
-    outcome = run(name, task, x, y, folds, cfg, [r["emotion"] for r in manifest])
+    y = corpus.targets_for_task(manifest, task)
+    outcome = run(name, task, x, y, folds, alpha, keras_fit, [r["emotion"] for r in manifest])
     result = summary(task, y, outcome, folds, manifest,
                      {"model": name, "features": Path(features_path).parent.name, "n_features": int(x.shape[1]),
                       **({"enrolment": singer.describe()} if singer.mode != "none" else {})})
@@ -208,3 +224,14 @@ def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]]
                     "fold": fold_number(int(f)), "actual": shown(y[i]), "predicted": shown(p)}
                    for i, f, p in zip(outcome.rows, outcome.folds, outcome.predictions)]
     return result, predictions
+
+
+PREDICTION_COLUMNS = ("clip_id", "speaker", "group", "fold", "actual", "predicted")
+
+
+def write_outputs(metrics_path: str | Path, predictions_path: str | Path, result: dict[str, Any],
+                  predictions: list[dict[str, Any]]) -> None:
+    """The metrics JSON and the per-clip predictions CSV: both written, or neither (``atomic_outputs``)."""
+    with storage.atomic_outputs(metrics_path, predictions_path) as tmp:
+        tmp[0].write_text(json.dumps(result, indent=2) + "\n")
+        corpus.write_manifest(tmp[1], predictions, columns=PREDICTION_COLUMNS)

@@ -1,6 +1,7 @@
 """Models on feature tables under the split protocols: a tiny run on synthetic features."""
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 
@@ -9,11 +10,16 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from singaffect import classic, corpus, evaluation, feature_table, split_files, splits, storage
+from singaffect import corpus, evaluation, feature_table, split_files, splits, storage
+from singaffect import feature_models
 from singaffect.corpus import EMOTIONS
+from tinyrepo import stage_argv
 
 PARAMS = yaml.safe_load((ROOT / "params.yaml").read_text())
-QUICK = {**PARAMS["classic"], "epochs": 3, "patience": 1, "batch_size": 32}
+CFG = PARAMS["functionals_model"]
+ALPHA = CFG["alpha"]
+QUICK = feature_models.KerasFit(epochs=3, batch_size=32, learning_rate=CFG["learning_rate"], patience=1,
+                                seed=CFG["seed"])
 
 
 def synthetic_manifest(actors=range(1, 7), per_actor=22, seed=0) -> tuple[list[dict], np.ndarray]:
@@ -65,9 +71,9 @@ def test_ridge_learns_the_signal_under_actor_folds(tmp_path, task, metric, floor
     manifest, x = synthetic_manifest()
     x[3, 0] = np.nan  # an undefined feature is imputed from the training clips
     write_features(tmp_path / "features.h5", manifest, x)
-    result, predictions = classic.evaluate_table(tmp_path / "features.h5", manifest, task,
+    result, predictions = feature_models.evaluate_table(tmp_path / "features.h5", manifest, task,
                                                  folds_for(manifest, split_params(strategy="actor_folds", n_folds=3)),
-                                                 "ridge", QUICK)
+                                                 "ridge", ALPHA, QUICK)
     assert result["headline"]["metric"] == metric and result["headline"]["value"] > floor
     low, high = result["headline"]["ci95"]
     assert low <= result["headline"]["value"] <= high
@@ -93,10 +99,10 @@ def test_ridge_learns_the_signal_under_actor_folds(tmp_path, task, metric, floor
 def test_single_split_summary_has_no_fold_fields(tmp_path):
     manifest, x = synthetic_manifest()
     write_features(tmp_path / "features.h5", manifest, x)
-    result, predictions = classic.evaluate_table(tmp_path / "features.h5", manifest, "enthusiasm",
+    result, predictions = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "enthusiasm",
                                                  folds_for(manifest, split_params(strategy="speaker",
                                                                                   test_speakers=[5, 6],
-                                                                                  val_speakers=[4])), "ridge", QUICK)
+                                                                                  val_speakers=[4])), "ridge", ALPHA, QUICK)
     assert "folds" not in result and result["n_test"] == 44
     assert {p["speaker"] for p in predictions} == {"05", "06"} and {p["fold"] for p in predictions} == {""}
 
@@ -112,7 +118,7 @@ def test_aggregate_folds_mean_and_std():
 
 def test_preprocessing_uses_training_clips_only():
     x = np.array([[0.0], [2.0], [np.nan], [100.0]])
-    prep = classic.preprocessor().fit(x[:3])
+    prep = feature_models.preprocessor().fit(x[:3])
     z = prep.transform(x)
     assert z[2, 0] == pytest.approx(0.0)  # imputed with the training median (1.0), which standardises to 0
     assert z[3, 0] == pytest.approx((100.0 - 1.0) / np.std([0.0, 2.0, 1.0]))
@@ -121,7 +127,7 @@ def test_preprocessing_uses_training_clips_only():
 @pytest.mark.parametrize("name", ["mlp", "lstm", "gru", "conv1d"])
 def test_keras_models_build_for_both_tasks(name):
     for task, out in (("emotion", 6), ("enthusiasm", 1)):
-        model = classic.keras_model(name, 386, task, 1e-3)
+        model = feature_models.keras_model(name, 386, task, 1e-3)
         assert model.output_shape == (None, out)
 
 
@@ -133,8 +139,8 @@ def test_every_keras_feature_model_fits_and_learns(name):
     split = splits.make_split(rows, split_params(strategy="speaker", test_speakers=[4], val_speakers=[3],
                                                  final_check_speakers=[]))
     y = np.array([EMOTIONS.index(r["emotion"]) for r in manifest])
-    val_pred, test_pred = classic.fit_predict(name, "emotion", x, y, split.sides,
-                                              {**QUICK, "epochs": 30, "patience": 5, "batch_size": 16})
+    val_pred, test_pred = feature_models.fit_predict(name, "emotion", x, y, split.sides,
+                                              ALPHA, dataclasses.replace(QUICK, epochs=30, patience=5, batch_size=16))
     assert len(val_pred) == len(split.rows("val")) and len(test_pred) == len(split.rows("test"))
     assert np.mean(test_pred == y[split.rows("test")]) > 0.5  # chance is 1/6
 
@@ -143,15 +149,15 @@ def test_tiny_keras_run(tmp_path):
     manifest, x = synthetic_manifest(actors=range(1, 5), per_actor=12)
     write_features(tmp_path / "features.h5", manifest, x)
     params = split_params(strategy="group", val_fraction=0.2, test_fraction=0.2)
-    result, predictions = classic.evaluate_table(tmp_path / "features.h5", manifest, "emotion",
-                                                 folds_for(manifest, params), "mlp", QUICK)
+    result, predictions = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion",
+                                                 folds_for(manifest, params), "mlp", ALPHA, QUICK)
     assert result["model"] == "mlp" and result["strategy"] == "group" and result["n_test"] == len(predictions) > 0
     assert {p["predicted"] for p in predictions} <= set(EMOTIONS)
 
 
 def test_unknown_model_names_the_key():
-    with pytest.raises(classic.ClassicError, match="classic.model"):
-        classic.run("svm", "emotion", np.zeros((4, 2)), np.zeros(4), [], QUICK)
+    with pytest.raises(feature_models.FeatureModelError, match="functionals_model.model"):
+        feature_models.run("svm", "emotion", np.zeros((4, 2)), np.zeros(4), [], ALPHA, QUICK)
 
 
 def load_stage(name: str):
@@ -161,26 +167,28 @@ def load_stage(name: str):
     return module
 
 
-def test_classic_stage_writes_metrics(tmp_path, monkeypatch):
+def test_functionals_model_stage_writes_metrics(tmp_path, monkeypatch):
     """The stage script's main on a synthetic workspace (raw manifest + functionals table), in process."""
     manifest, x = synthetic_manifest(actors=range(1, 5), per_actor=12)
     (tmp_path / "data/raw").mkdir(parents=True)
     (tmp_path / "data/functionals").mkdir(parents=True)
     corpus.write_manifest(tmp_path / "data/raw/manifest.csv", manifest)
     write_features(tmp_path / "data/functionals/features.h5", manifest, x)
-    params = {**PARAMS, "classic": {**PARAMS["classic"], "model": "ridge"},
+    params = {**PARAMS, "functionals_model": {**CFG, "model": "ridge"},
               "split": split_params(strategy="leave_one_actor_out"), "train": {**PARAMS["train"], "task": "emotion"}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     folders = write_split_folders(tmp_path / "data/cv", manifest, params["split"])
     monkeypatch.chdir(tmp_path)
-    load_stage("classic").main(["--split", *map(str, folders)])
-    result = json.loads((tmp_path / "metrics/classic.json").read_text())
+    argv = stage_argv("functionals_model")  # dvc.yaml's paths, with the fold folders for --split
+    split_at = argv.index("--split")
+    load_stage("functionals_model").main(argv[:split_at + 1] + list(map(str, folders)) + argv[split_at + 2:])
+    result = json.loads((tmp_path / "metrics/functionals_model.json").read_text())
     assert result["strategy"] == "leave_one_actor_out" and result["n_folds"] == 4 and result["n_test"] == 48
-    assert (tmp_path / "metrics/classic_predictions.csv").read_text().count("\n") == 49
+    assert (tmp_path / "metrics/functionals_model_predictions.csv").read_text().count("\n") == 49
     assert splits.PROTOCOLS["leave_one_actor_out"] == result["protocol"]
 
 
-def test_baseline_stage_scores_enthusiasm_with_ridge(tmp_path, monkeypatch):
+def test_handcrafted_model_stage_scores_enthusiasm_with_ridge(tmp_path, monkeypatch):
     manifest, x = synthetic_manifest(actors=range(1, 5), per_actor=12)
     (tmp_path / "data/raw").mkdir(parents=True)
     (tmp_path / "data/handcrafted").mkdir(parents=True)
@@ -190,8 +198,8 @@ def test_baseline_stage_scores_enthusiasm_with_ridge(tmp_path, monkeypatch):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     (folder,) = write_split_folders(tmp_path / "data", manifest, params["split"])  # data/split: the default
     monkeypatch.chdir(tmp_path)
-    load_stage("baseline").main()
-    result = json.loads((tmp_path / "metrics/baseline.json").read_text())
+    load_stage("handcrafted_model").main(stage_argv("handcrafted_model"))
+    result = json.loads((tmp_path / "metrics/handcrafted_model.json").read_text())
     assert (result["task"], result["model"], result["features"]) == ("enthusiasm", "ridge", "handcrafted")
     assert result["n_test"] == 12 and result["headline"]["metric"] == "roc_auc"  # binary target
 
@@ -234,6 +242,31 @@ def test_one_fold_alone_is_reported_as_a_single_split(tmp_path):
     manifest, x = synthetic_manifest()
     write_features(tmp_path / "features.h5", manifest, x)
     fold = folds_for(manifest, split_params(strategy="actor_folds", n_folds=3))[2]
-    result, predictions = classic.evaluate_table(tmp_path / "features.h5", manifest, "emotion", [fold], "ridge", QUICK)
+    result, predictions = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", [fold], "ridge",
+                                                        ALPHA, QUICK)
     assert "folds" not in result and result["protocol"].endswith("(fold 3 of 3)")
     assert {p["fold"] for p in predictions} == {2}
+
+
+def test_the_ridge_path_never_imports_keras(tmp_path):
+    """A ridge fit (the handcrafted_model stage, functionals_model.model=ridge) loads no Keras or TensorFlow."""
+    import subprocess
+    import sys
+
+    manifest, x = synthetic_manifest(actors=range(1, 5), per_actor=12)
+    write_features(tmp_path / "features.h5", manifest, x)
+    corpus.write_manifest(tmp_path / "manifest.csv", manifest)
+    (folder,) = write_split_folders(tmp_path, manifest, split_params(strategy="speaker", test_speakers=[4],
+                                                                     val_speakers=[3]))
+    probe = f"""
+import sys
+from singaffect import corpus, feature_models, split_files
+manifest = corpus.read_manifest({str(tmp_path / "manifest.csv")!r})
+folds = split_files.read_clip_splits([{str(folder)!r}], [r["clip_id"] for r in manifest])
+result, _ = feature_models.evaluate_table({str(tmp_path / "features.h5")!r}, manifest, "enthusiasm", folds, "ridge", 1.0)
+assert result["n_test"] == 12, result["n_test"]
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tensorflow")))
+"""
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout

@@ -1,0 +1,37 @@
+"""functionals_model: seed 2's models on the functionals table, on the split stage's sides -> ``--metrics`` JSON
+and ``--predictions`` CSV.
+
+``--split DIR [DIR ...]`` names the split stage's output folder(s): one split (the CNN's,
+in dvc.yaml), or every fold of the cross-validation (cv/dvc.yaml), pooled.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from singaffect import corpus, enrolment, evaluation, feature_models, params, split_files, stage
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = stage.arguments(__doc__, argv, features=Path, manifest=Path, split=[Path], metrics=Path,
+                           predictions=Path)
+    p = params.load(sections=["functionals_model", "train"])
+    cfg, task = p["functionals_model"], p["train"]["task"]
+    manifest = corpus.read_manifest(args.manifest)
+    folds = split_files.read_clip_splits(args.split, [row["clip_id"] for row in manifest])
+    singer = enrolment.Enrolment(cfg["enrolment"], cfg["enrolment_takes"], cfg["seed"],
+                                 tuple(cfg["enrolment_emotions"]))
+    keras_fit = feature_models.KerasFit(cfg["epochs"], cfg["batch_size"], cfg["learning_rate"], cfg["patience"],
+                                        cfg["seed"])
+    result, predictions = feature_models.evaluate_table(args.features, manifest, task, folds, cfg["model"],
+                                                        cfg["alpha"], keras_fit, singer)
+    feature_models.write_outputs(args.metrics, args.predictions, result, predictions)
+    stage.log.info("functionals_model: %s%s, %s %s = %.3f (95%% CI %s) on %d test clips, %s%s",
+                   cfg["model"], "" if singer.mode == "none" else f" (enrolment: {singer.mode})", task,
+                   result["headline"]["metric"], result["headline"]["value"],
+                   evaluation.ci_text(result["headline"]["ci95"]), result["n_test"], result["strategy"],
+                   " [LEAKY protocol]" if result["leaky"] else "")
+
+
+if __name__ == "__main__":
+    stage.run(main, sys.argv[1:])
