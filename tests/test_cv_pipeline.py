@@ -58,22 +58,22 @@ def test_cv_pools_every_fold_and_tests_each_clip_once(repo: Path) -> None:
 
 
 def test_feature_models_run_on_the_same_folds_and_learn(repo: Path) -> None:
-    classic = read(repo, "metrics/cv/functionals_model.json")
+    functionals_model = read(repo, "metrics/cv/functionals_model.json")
     cnn = read(repo, "metrics/cv/cnn.json")
-    assert [f["test_speakers"] for f in classic["folds"]] == [f["test_speakers"] for f in cnn["folds"]]
+    assert [f["test_speakers"] for f in functionals_model["folds"]] == [f["test_speakers"] for f in cnn["folds"]]
     # the same clips in the same folds: the feature models read the split stage's fold folders
     with (repo / "metrics/cv/functionals_model_predictions.csv").open() as handle:
-        classic_folds = sorted((row["fold"], row["clip_id"]) for row in csv.DictReader(handle))
+        functionals_model_folds = sorted((row["fold"], row["clip_id"]) for row in csv.DictReader(handle))
     cnn_folds = []
     for fold in range(5):
         with (repo / f"metrics/cv/fold{fold}/predictions.csv").open() as handle:
             cnn_folds += [(str(fold), row["clip_id"]) for row in csv.DictReader(handle)]
-    assert classic_folds == sorted(cnn_folds)
+    assert functionals_model_folds == sorted(cnn_folds)
     # the synthetic emotions differ in pitch and brightness: far above chance (1/6) for a linear model
-    assert classic["headline"]["value"] > 0.5
-    baseline = read(repo, "metrics/cv/handcrafted_model.json")
-    assert baseline["task"] == "enthusiasm" and baseline["headline"]["metric"] == "roc_auc"
-    assert "floor" in baseline and baseline["floor"]["name"] == "emotion label only"
+    assert functionals_model["headline"]["value"] > 0.5
+    handcrafted_model = read(repo, "metrics/cv/handcrafted_model.json")
+    assert handcrafted_model["task"] == "enthusiasm" and handcrafted_model["headline"]["metric"] == "roc_auc"
+    assert "floor" in handcrafted_model and handcrafted_model["floor"]["name"] == "emotion label only"
 
 
 def test_default_repro_does_not_run_the_cross_validation(repo: Path) -> None:

@@ -186,7 +186,8 @@ def run_stage(repo: Path, name: str) -> int:
     module = load_stage(name)
     with chdir(repo):
         try:
-            stage.run(module.main, stage_argv(name, repo / "dvc.yaml"), in_process=True)
+            pipeline = repo / "dvc.yaml" if (repo / "dvc.yaml").is_file() else PROJECT / "dvc.yaml"  # bare folders too
+            stage.run(module.main, stage_argv(name, pipeline), in_process=True)
         except SystemExit as exit_:
             return int(exit_.code or 0)
     return 0
