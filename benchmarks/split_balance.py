@@ -41,7 +41,7 @@ def main() -> None:
     print("| method | seed | worst stratum share deviation (points) | every stratum on every side |")
     print("| --- | --- | --- | --- |")
     for seed in range(3):
-        ours = splits.make_split(rows, {**cfg, "strategy": "group", "seed": seed}).sides
+        ours = splits.make_split(rows, splits.Settings(**{**cfg, "strategy": "group", "seed": seed})).sides
         print("| ours: group (stratified groups) | %d | %.2f | %s |" % (seed, *worst_deviation(strata, ours)))
         # scikit-learn: StratifiedGroupKFold(5) -> one fold test, the next val
         folds = list(StratifiedGroupKFold(5, shuffle=True, random_state=seed).split(rows, strata, groups))

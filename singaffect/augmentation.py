@@ -6,6 +6,7 @@ clips exist or which worker ran them, so reruns are bit-identical.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 import audiomentations as am
@@ -14,11 +15,28 @@ import numpy as np
 from singaffect.compute import derive_seed
 
 
-def build_augmenter(params: dict[str, Any]) -> am.Compose:
-    """The transform chain of ``params['augment']`` (the seed's six transforms)."""
-    method = params["stretch_method"]
-    noise, stretch, pitch = params["gaussian_noise"], params["time_stretch"], params["pitch_shift"]
-    shift, gain = params["shift"], params["gain"]
+@dataclass(frozen=True)
+class Settings:
+    """The ``augment`` params: how many copies, their base seed and storage dtype, and the seed's six
+    transforms (each a mapping of its probability ``p`` and its range) with the time-stretch engine."""
+
+    copies: int
+    seed: int
+    gaussian_noise: dict[str, Any]
+    time_stretch: dict[str, Any]
+    pitch_shift: dict[str, Any]
+    shift: dict[str, Any]
+    gain: dict[str, Any]
+    polarity_inversion: dict[str, Any]
+    stretch_method: str
+    dtype: str
+
+
+def build_augmenter(settings: Settings) -> am.Compose:
+    """The transform chain of ``settings`` (the seed's six transforms, in its order)."""
+    method = settings.stretch_method
+    noise, stretch, pitch = settings.gaussian_noise, settings.time_stretch, settings.pitch_shift
+    shift, gain = settings.shift, settings.gain
     return am.Compose([
         am.AddGaussianNoise(min_amplitude=noise["min_amplitude"], max_amplitude=noise["max_amplitude"], p=noise["p"]),
         am.TimeStretch(min_rate=stretch["min_rate"], max_rate=stretch["max_rate"],
@@ -27,7 +45,7 @@ def build_augmenter(params: dict[str, Any]) -> am.Compose:
                       method=method, p=pitch["p"]),
         am.Shift(min_shift=shift["min_shift"], max_shift=shift["max_shift"], shift_unit="fraction", p=shift["p"]),
         am.Gain(min_gain_db=gain["min_gain_db"], max_gain_db=gain["max_gain_db"], p=gain["p"]),
-        am.PolarityInversion(p=params["polarity_inversion"]["p"]),
+        am.PolarityInversion(p=settings.polarity_inversion["p"]),
     ])
 
 

@@ -124,7 +124,7 @@ SCHEMA: dict[str, Any] = {
         "mel_scale": Spec(str, choices=("power", "db")),
     },
     "handcrafted": {
-        "fmin": Spec(float, 0.1, 24000.0),   # feasibility at the sample rate: handcrafted.check_params
+        "fmin": Spec(float, 0.1, 24000.0),   # feasibility at the sample rate: handcrafted.check_settings
         "fmax": Spec(float, 0.1, 24000.0),
         "frame_length": Spec(int, 256, 16384),
         "hop_length": Spec(int, 16, 16384),

@@ -29,6 +29,22 @@ class SplitError(SingaffectError, ValueError):
 
 
 @dataclass(frozen=True)
+class Settings:
+    """The ``split`` params: the strategy, and the values the strategies read (each its own; see params.yaml)."""
+
+    strategy: str
+    seed: int
+    val_fraction: float
+    test_fraction: float
+    test_speakers: list | str      # a list of speakers, or "auto"
+    val_speakers: list | str
+    final_check_speakers: list
+    train_statement: int | str | list
+    n_folds: int
+    fold: int
+
+
+@dataclass(frozen=True)
 class Row:
     """What the splitter needs to know about one augmented row."""
 
@@ -168,22 +184,22 @@ def auto_speakers(rows: Sequence[Row], fraction: float, exclude: set[str], seed:
             if len(bin_)}
 
 
-def _speaker_sets(rows: Sequence[Row], params: dict) -> tuple[set[str], set[str]]:
-    """The test and validation speakers of ``params``, checked against the corpus.
+def _speaker_sets(rows: Sequence[Row], settings: Settings) -> tuple[set[str], set[str]]:
+    """The test and validation speakers of ``settings``, checked against the corpus.
 
     ``auto`` draws them (``auto_speakers``): ``split.test_fraction`` and ``split.val_fraction``
     of the speakers, seeded by ``split.seed``; split.json lists who was drawn.
     """
     present = {speaker_key(r.speaker) for r in rows}
-    explicit = {key: {speaker_key(s) for s in params[key]} for key in ("test_speakers", "val_speakers")
-                if params[key] != AUTO}
+    explicit = {key: {speaker_key(s) for s in getattr(settings, key)} for key in ("test_speakers", "val_speakers")
+                if getattr(settings, key) != AUTO}
     test = explicit.get("test_speakers")
     if test is None:
-        test = auto_speakers(rows, params["test_fraction"], explicit.get("val_speakers", set()) & present,
-                             params["seed"], 1)
+        test = auto_speakers(rows, settings.test_fraction, explicit.get("val_speakers", set()) & present,
+                             settings.seed, 1)
     val = explicit.get("val_speakers")
     if val is None:
-        val = auto_speakers(rows, params["val_fraction"], test & present, params["seed"], 2)
+        val = auto_speakers(rows, settings.val_fraction, test & present, settings.seed, 2)
     for key, chosen in (("split.test_speakers", test), ("split.val_speakers", val)):
         if not chosen & present:
             raise SplitError(f"params key {key}: none of {sorted(chosen)} is a speaker of this corpus "
@@ -198,9 +214,9 @@ def train_songs(value: int | str | list) -> set[str]:
     return {speaker_key(v) for v in (value if isinstance(value, list) else [value])}
 
 
-def _train_statement_rows(rows: Sequence[Row], params: dict) -> tuple[set[str], list[Row]]:
-    """The training songs of ``params`` (each checked against the corpus) and their rows."""
-    wanted = train_songs(params["train_statement"])
+def _train_statement_rows(rows: Sequence[Row], settings: Settings) -> tuple[set[str], list[Row]]:
+    """The training songs of ``settings`` (each checked against the corpus) and their rows."""
+    wanted = train_songs(settings.train_statement)
     present = {speaker_key(r.statement) for r in rows}
     missing = sorted(wanted - present)
     if missing or not wanted:
@@ -209,15 +225,15 @@ def _train_statement_rows(rows: Sequence[Row], params: dict) -> tuple[set[str], 
     return wanted, [r for r in rows if speaker_key(r.statement) in wanted]
 
 
-def _group_sides(rows: Sequence[Row], params: dict) -> np.ndarray:
-    if params["val_fraction"] + params["test_fraction"] >= 1:
+def _group_sides(rows: Sequence[Row], settings: Settings) -> np.ndarray:
+    if settings.val_fraction + settings.test_fraction >= 1:
         raise SplitError("params keys split.val_fraction + split.test_fraction must be below 1")
-    return _originals_only(rows, _partition_groups(rows, (params["val_fraction"], params["test_fraction"]),
-                                                   params["seed"]))
+    return _originals_only(rows, _partition_groups(rows, (settings.val_fraction, settings.test_fraction),
+                                                   settings.seed))
 
 
-def _speaker_sides(rows: Sequence[Row], params: dict) -> np.ndarray:
-    test, val = _speaker_sets(rows, params)
+def _speaker_sides(rows: Sequence[Row], settings: Settings) -> np.ndarray:
+    test, val = _speaker_sets(rows, settings)
     side_of = {}
     for row in rows:
         key = speaker_key(row.speaker)
@@ -225,17 +241,17 @@ def _speaker_sides(rows: Sequence[Row], params: dict) -> np.ndarray:
     return _originals_only(rows, side_of)
 
 
-def _cross_song_same_singers_sides(rows: Sequence[Row], params: dict) -> np.ndarray:
-    _, in_train = _train_statement_rows(rows, params)
-    side_of = _partition_groups(in_train, (params["val_fraction"], 0.0), params["seed"])
+def _cross_song_same_singers_sides(rows: Sequence[Row], settings: Settings) -> np.ndarray:
+    _, in_train = _train_statement_rows(rows, settings)
+    side_of = _partition_groups(in_train, (settings.val_fraction, 0.0), settings.seed)
     for row in rows:
         side_of.setdefault(row.group, "test")
     return _originals_only(rows, side_of)
 
 
-def _cross_song_new_singers_sides(rows: Sequence[Row], params: dict) -> np.ndarray:
-    trained_songs, _ = _train_statement_rows(rows, params)
-    test, val = _speaker_sets(rows, params)
+def _cross_song_new_singers_sides(rows: Sequence[Row], settings: Settings) -> np.ndarray:
+    trained_songs, _ = _train_statement_rows(rows, settings)
+    test, val = _speaker_sets(rows, settings)
     side_of = {}
     for row in rows:
         key, trained_song = speaker_key(row.speaker), speaker_key(row.statement) in trained_songs
@@ -248,21 +264,21 @@ def _cross_song_new_singers_sides(rows: Sequence[Row], params: dict) -> np.ndarr
     return _originals_only(rows, side_of)
 
 
-def _random_sides(rows: Sequence[Row], params: dict) -> np.ndarray:
-    order = np.random.default_rng(params["seed"]).permutation(len(rows))
-    n_val = int(round(params["val_fraction"] * len(rows)))
-    n_test = int(round(params["test_fraction"] * len(rows)))
+def _random_sides(rows: Sequence[Row], settings: Settings) -> np.ndarray:
+    order = np.random.default_rng(settings.seed).permutation(len(rows))
+    n_val = int(round(settings.val_fraction * len(rows)))
+    n_test = int(round(settings.test_fraction * len(rows)))
     sides = np.array(["train"] * len(rows), dtype=object)
     sides[order[:n_val]] = "val"
     sides[order[n_val:n_val + n_test]] = "test"
     return sides
 
 
-def _one_split(assign: Callable[[Sequence[Row], dict], np.ndarray]) -> Callable[[Sequence[Row], dict], list[Split]]:
+def _one_split(assign: Callable[[Sequence[Row], Settings], np.ndarray]) -> Callable[[Sequence[Row], Settings], list[Split]]:
     """A builder of one checked ``Split`` from a function that assigns sides to rows."""
-    def build(rows: Sequence[Row], params: dict) -> list[Split]:
-        strategy = params["strategy"]
-        sides = assign(rows, params)
+    def build(rows: Sequence[Row], settings: Settings) -> list[Split]:
+        strategy = settings.strategy
+        sides = assign(rows, settings)
         _check_sides(sides, strategy)
         crossing = crossing_groups(rows, sides)
         if crossing and strategy != "random":  # the honest strategies guarantee this by construction
@@ -272,9 +288,10 @@ def _one_split(assign: Callable[[Sequence[Row], dict], np.ndarray]) -> Callable[
     return build
 
 
-def describe(rows: Sequence[Row], split: Split, params: dict | None = None) -> dict:
+def describe(rows: Sequence[Row], split: Split, settings: Settings | None = None) -> dict:
     """What ``split.json`` records besides the rows: sizes, speakers, songs and strata per side,
-    and the final-check actors ``params`` held back."""
+    and the final-check actors ``settings`` held back."""
+    held = held_back(rows, settings) if settings is not None else np.zeros(len(rows), dtype=bool)
     sides = {}
     for side in SIDES:
         used = [row for row, s in zip(rows, split.sides) if s == side]
@@ -291,10 +308,10 @@ def describe(rows: Sequence[Row], split: Split, params: dict | None = None) -> d
             "fold": split.fold, "n_folds": split.n_folds, "cluster_unit": split.cluster_unit,
             "groups_crossing_sides": len(crossing_groups(rows, split.sides)),
             "speakers_drawn_by_auto": [f"split.{key}" for key in ("test_speakers", "val_speakers")
-                                       if (params or {}).get(key) == AUTO
+                                       if settings is not None and getattr(settings, key) == AUTO
                                        and split.strategy in ("speaker", "cross_song_new_singers")],
-            "final_check_speakers_held_back": sorted({row.speaker for row, h in zip(rows, held_back(rows, params or {}))
-                                                      if h}, key=lambda k: (len(k), k)),
+            "final_check_speakers_held_back": sorted({row.speaker for row, h in zip(rows, held) if h},
+                                                     key=lambda k: (len(k), k)),
             "rows": {side: sides[side]["rows"] for side in SIDES}, "sides": sides}
 
 
@@ -316,24 +333,24 @@ def actor_folds(speakers: Sequence[str], n_folds: int, seed: int) -> list[list[s
             for f in range(n_folds)]
 
 
-def _actor_folds(rows: Sequence[Row], params: dict) -> list[Split]:
+def _actor_folds(rows: Sequence[Row], settings: Settings) -> list[Split]:
     """One ``Split`` per fold of actors (``actor_folds``: ``split.n_folds``; ``leave_one_actor_out``: one per actor)."""
-    strategy = params["strategy"]
+    strategy = settings.strategy
     speakers = [speaker_key(r.speaker) for r in rows]
     n_actors = len(set(speakers))
     if n_actors < 3:
         raise SplitError(f"params key split.strategy: {strategy!r} needs at least 3 actors (train, val and test), "
                          f"the corpus has {n_actors}")
-    n_folds = params["n_folds"] if strategy == "actor_folds" else n_actors
-    folds = actor_folds(speakers, n_folds, params["seed"])
+    n_folds = settings.n_folds if strategy == "actor_folds" else n_actors
+    folds = actor_folds(speakers, n_folds, settings.seed)
     splits = []
     for number, test_actors in enumerate(folds):
         rest = sorted({s for s in speakers} - set(test_actors))
-        n_val = min(len(rest) - 1, max(1, int(round(params["val_fraction"] * len(rest)))))
+        n_val = min(len(rest) - 1, max(1, int(round(settings.val_fraction * len(rest)))))
         if n_val < 1:
             raise SplitError(f"fold {number} of split.strategy={strategy!r} has too few training actors for a "
                              f"validation side; lower split.n_folds")
-        rng = np.random.default_rng((params["seed"], number))
+        rng = np.random.default_rng((settings.seed, number))
         val_actors = {rest[i] for i in rng.permutation(len(rest))[:n_val]}
         side_of = {}
         for row, key in zip(rows, speakers):
@@ -344,21 +361,21 @@ def _actor_folds(rows: Sequence[Row], params: dict) -> list[Split]:
     return splits
 
 
-def held_back(rows: Sequence[Row], params: dict) -> np.ndarray:
+def held_back(rows: Sequence[Row], settings: Settings) -> np.ndarray:
     """Rows of the final-check actors (``split.final_check_speakers`` present in the corpus)."""
-    held = {speaker_key(s) for s in params.get("final_check_speakers", [])}
+    held = {speaker_key(s) for s in settings.final_check_speakers}
     return np.array([speaker_key(row.speaker) in held for row in rows], dtype=bool)
 
 
-def _final_check(rows: Sequence[Row], params: dict) -> list[Split]:
+def _final_check(rows: Sequence[Row], settings: Settings) -> list[Split]:
     """Train on every other actor (val: ``split.val_fraction`` of them), test the held-back actors."""
-    held = held_back(rows, params)
+    held = held_back(rows, settings)
     if not held.any():
-        raise SplitError(f"params key split.final_check_speakers: none of {params['final_check_speakers']} "
+        raise SplitError(f"params key split.final_check_speakers: none of {settings.final_check_speakers} "
                          f"is a speaker of this corpus")
     rest = sorted({speaker_key(r.speaker) for r, h in zip(rows, held) if not h})
-    n_val = min(len(rest) - 1, max(1, int(round(params["val_fraction"] * len(rest)))))
-    val_actors = {rest[i] for i in np.random.default_rng(params["seed"]).permutation(len(rest))[:n_val]}
+    n_val = min(len(rest) - 1, max(1, int(round(settings.val_fraction * len(rest)))))
+    val_actors = {rest[i] for i in np.random.default_rng(settings.seed).permutation(len(rest))[:n_val]}
     side_of = {row.group: "test" if h else "val" if speaker_key(row.speaker) in val_actors else "train"
                for row, h in zip(rows, held)}
     sides = _originals_only(rows, side_of)
@@ -371,7 +388,7 @@ class Strategy:
     """A split protocol: what it measures, how it assigns rows, and what that makes of its results."""
 
     protocol: str
-    build: Callable[[Sequence[Row], dict], list[Split]]  # rows -> one Split, or one per fold
+    build: Callable[[Sequence[Row], Settings], list[Split]]  # rows -> one Split, or one per fold
     cross_validation: bool = False
     speaker_independent: bool = False  # test speakers never train: a bootstrap resamples speakers
     reads_held_back: bool = False      # the one strategy that tests split.final_check_speakers
@@ -400,14 +417,14 @@ CV_STRATEGIES = tuple(name for name, strategy in STRATEGIES.items() if strategy.
 SPEAKER_INDEPENDENT = tuple(name for name, strategy in STRATEGIES.items() if strategy.speaker_independent)
 
 
-def _strategy(params: dict) -> Strategy:
-    if params["strategy"] not in STRATEGIES:
-        raise SplitError(f"params key split.strategy: unknown strategy {params['strategy']!r}")
-    return STRATEGIES[params["strategy"]]
+def _strategy(settings: Settings) -> Strategy:
+    if settings.strategy not in STRATEGIES:
+        raise SplitError(f"params key split.strategy: unknown strategy {settings.strategy!r}")
+    return STRATEGIES[settings.strategy]
 
 
-def make_folds(rows: Sequence[Row], params: dict) -> list[Split]:
-    """One ``Split`` per fold for the CV strategies, else the one split of ``params['strategy']``.
+def make_folds(rows: Sequence[Row], settings: Settings) -> list[Split]:
+    """One ``Split`` per fold for the CV strategies, else the one split of ``settings.strategy``.
 
     The actors of ``split.final_check_speakers`` are left out of every strategy but
     ``final_check`` (their rows stay unused, ""): they stay untouched by development and
@@ -417,18 +434,18 @@ def make_folds(rows: Sequence[Row], params: dict) -> list[Split]:
     sees a training actor.
     """
     check_groups(rows)
-    strategy = _strategy(params)
-    final = {speaker_key(s) for s in params.get("final_check_speakers", [])}
+    strategy = _strategy(settings)
+    final = {speaker_key(s) for s in settings.final_check_speakers}
     for key in ("test_speakers", "val_speakers"):
-        listed = params.get(key, [])
+        listed = getattr(settings, key)
         shared = sorted(final & {speaker_key(s) for s in (listed if isinstance(listed, list) else [])})
-        if shared and params["strategy"] in ("speaker", "cross_song_new_singers"):
+        if shared and settings.strategy in ("speaker", "cross_song_new_singers"):
             raise SplitError(f"params keys split.{key} and split.final_check_speakers share {shared}: "
                              f"final-check actors are held back from every other strategy")
     if strategy.reads_held_back:
-        return strategy.build(rows, params)
-    kept = np.flatnonzero(~held_back(rows, params))
-    splits_ = strategy.build([rows[i] for i in kept], params)
+        return strategy.build(rows, settings)
+    kept = np.flatnonzero(~held_back(rows, settings))
+    splits_ = strategy.build([rows[i] for i in kept], settings)
     for split in splits_:
         sides = np.full(len(rows), "", dtype=object)
         sides[kept] = split.sides
@@ -436,12 +453,12 @@ def make_folds(rows: Sequence[Row], params: dict) -> list[Split]:
     return splits_
 
 
-def make_split(rows: Sequence[Row], params: dict) -> Split:
+def make_split(rows: Sequence[Row], settings: Settings) -> Split:
     """The split the split stage writes: the strategy's one split, or fold ``split.fold`` of a CV strategy."""
-    folds = make_folds(rows, params)
-    if not _strategy(params).cross_validation:
+    folds = make_folds(rows, settings)
+    if not _strategy(settings).cross_validation:
         return folds[0]
-    if params["fold"] >= len(folds):
-        raise SplitError(f"params key split.fold: {params['fold']} is not a fold of split.strategy="
-                         f"{params['strategy']!r} (folds 0..{len(folds) - 1})")
-    return folds[params["fold"]]
+    if settings.fold >= len(folds):
+        raise SplitError(f"params key split.fold: {settings.fold} is not a fold of split.strategy="
+                         f"{settings.strategy!r} (folds 0..{len(folds) - 1})")
+    return folds[settings.fold]

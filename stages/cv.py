@@ -14,6 +14,7 @@ from pathlib import Path
 from singaffect import corpus, evaluation, params, splits, stage, storage
 from singaffect.errors import SingaffectError
 
+
 class CrossValidationError(SingaffectError, ValueError):
     """The fold outputs do not make one cross-validation; names the folder or key."""
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from singaffect import compute, corpus, feature_table, handcrafted, params, stage
 
 
-
 def main(argv: list[str] | None = None) -> None:
     args = stage.arguments(__doc__, argv, raw=Path, out=Path)
     p = params.load(sections=["handcrafted", "compute"])

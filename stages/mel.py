@@ -13,12 +13,12 @@ from singaffect import compute
 from singaffect.compute import ordered_map
 
 
-
-def mel_chunk(path: str, start: int, stop: int, sample_rate: int, mel: dict) -> object:
+def mel_chunk(path: str, start: int, stop: int, sample_rate: int, n_fft: int, hop_length: int, n_mels: int,
+              dtype: str) -> object:
     """Workers read their own rows, so only spectrograms cross process boundaries."""
     with h5py.File(path, "r") as handle:
         batch = handle["audio"][start:stop]
-    return logmel.log_mel(batch, sample_rate, mel["n_fft"], mel["hop_length"], mel["n_mels"]).astype(mel["dtype"])
+    return logmel.log_mel(batch, sample_rate, n_fft, hop_length, n_mels).astype(dtype)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> None:
         audio_dtype = str(padded["audio"].dtype)
     frames = logmel.n_frames(n_samples, mel["hop_length"])
     chunks = storage.chunk_ranges(n_rows, p["compute"]["chunk_size"])
-    work = ((str(args.padded.absolute()), a, b, sample_rate, mel) for a, b in chunks)  # workers may run elsewhere
+    work = ((str(args.padded.absolute()), a, b, sample_rate, mel["n_fft"], mel["hop_length"], mel["n_mels"],
+             mel["dtype"]) for a, b in chunks)  # workers may run elsewhere
     with storage.atomic_outputs(args.out, args.examples) as tmp, storage.create_h5(tmp[0]) as handle:
         for key, value in (("sample_rate", sample_rate), ("n_samples", n_samples), ("n_fft", mel["n_fft"]),
                            ("hop_length", mel["hop_length"]), ("n_mels", mel["n_mels"])):

@@ -11,6 +11,7 @@ from singaffect import audio_io, corpus, params, stage, storage
 from singaffect import compute
 from singaffect.compute import ordered_map
 
+
 def decode_chunk(paths: list[str], sample_rate: int) -> list[tuple]:
     """``(samples, None)`` or ``(None, reason)`` for each path."""
     results = []

@@ -10,16 +10,18 @@ from pathlib import Path
 
 from singaffect import corpus, params, split_files, splits, stage
 
+
 def main(argv: list[str] | None = None) -> None:
     args = stage.arguments(__doc__, argv, manifest=Path, out=Path, strategy=None, fold=None)
     p = params.load(sections=["split"])
     overrides = {"strategy": args.strategy} if args.strategy else {}
     if args.fold is not None:
         overrides["fold"] = int(args.fold)
+    settings = splits.Settings(**{**p["split"], **overrides})
     manifest = corpus.read_manifest(args.manifest)
     rows = splits.rows_from_manifest(manifest)
-    split = splits.make_split(rows, {**p["split"], **overrides})
-    summary = splits.describe(rows, split, {**p["split"], **overrides})
+    split = splits.make_split(rows, settings)
+    summary = splits.describe(rows, split, settings)
     split_files.write(args.out, rows, split, summary)
     stage.log.info("split: %s -> %s%s", split.strategy, summary["rows"], " [LEAKY]" if split.leaky else "")
 

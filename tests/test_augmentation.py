@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 from pathlib import Path
-from typing import Any
 
 import audiomentations as am
 import numpy as np
@@ -19,13 +19,13 @@ RATE = 16000
 
 
 @pytest.fixture(scope="module")
-def always() -> dict[str, Any]:
-    """params.yaml's augment section with every transform always applied."""
+def always() -> augmentation.Settings:
+    """params.yaml's augment settings with every transform always applied."""
     params = copy.deepcopy(yaml.safe_load((ROOT / "params.yaml").read_text())["augment"])
     for value in params.values():
         if isinstance(value, dict):
             value["p"] = 1.0
-    return params
+    return augmentation.Settings(**params)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_derive_seed_is_stable_and_32_bit() -> None:
     assert all(0 <= s < 2 ** 32 for s in seeds)
 
 
-def test_copy_zero_is_the_original_and_count_is_copies_plus_one(always: dict, clips: dict) -> None:
+def test_copy_zero_is_the_original_and_count_is_copies_plus_one(always: augmentation.Settings, clips: dict) -> None:
     out = augmentation.clip_copies(augmentation.build_augmenter(always), clips["a"], RATE, 7, "a", 3)
     assert len(out) == 4
     np.testing.assert_array_equal(out[0], clips["a"])
@@ -54,7 +54,7 @@ def test_copy_zero_is_the_original_and_count_is_copies_plus_one(always: dict, cl
     assert len(only) == 1 and only[0].tobytes() == clips["a"].tobytes()
 
 
-def test_same_clip_twice_is_bit_identical(always: dict, clips: dict) -> None:
+def test_same_clip_twice_is_bit_identical(always: augmentation.Settings, clips: dict) -> None:
     augmenter = augmentation.build_augmenter(always)
     first = augmentation.clip_copies(augmenter, clips["a"], RATE, 7, "a", 3)
     again = augmentation.clip_copies(augmenter, clips["a"], RATE, 7, "a", 3)
@@ -64,8 +64,8 @@ def test_same_clip_twice_is_bit_identical(always: dict, clips: dict) -> None:
 
 
 @pytest.mark.parametrize("method", ["signalsmith_stretch", "librosa_phase_vocoder"])
-def test_copies_do_not_depend_on_other_clips(always: dict, clips: dict, method: str) -> None:
-    params = {**always, "stretch_method": method}
+def test_copies_do_not_depend_on_other_clips(always: augmentation.Settings, clips: dict, method: str) -> None:
+    params = dataclasses.replace(always, stretch_method=method)
     alone = augmentation.clip_copies(augmentation.build_augmenter(params), clips["a"], RATE, 7, "a", 2)
     augmenter = augmentation.build_augmenter(params)
     augmentation.clip_copies(augmenter, clips["b"], RATE, 7, "b", 2)
@@ -75,7 +75,7 @@ def test_copies_do_not_depend_on_other_clips(always: dict, clips: dict, method: 
         assert x.tobytes() == y.tobytes()
 
 
-def test_copies_depend_on_seed_and_clip_id(always: dict, clips: dict) -> None:
+def test_copies_depend_on_seed_and_clip_id(always: augmentation.Settings, clips: dict) -> None:
     augmenter = augmentation.build_augmenter(always)
     base = augmentation.clip_copies(augmenter, clips["a"], RATE, 7, "a", 1)[1]
     other_seed = augmentation.clip_copies(augmenter, clips["a"], RATE, 8, "a", 1)[1]

@@ -88,7 +88,7 @@ def test_enrolment_helps_a_model_across_singers(tmp_path):
     manifest, x = singers_manifest()
     write_features(tmp_path / "features.h5", manifest, x)
     folds = splits.make_folds(splits.rows_from_manifest(manifest),
-                              split_params(strategy="actor_folds", n_folds=3, final_check_speakers=[]))
+                              splits.Settings(**split_params(strategy="actor_folds", n_folds=3, final_check_speakers=[])))
     plain, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "ridge", ALPHA)
     enrolled, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "ridge", ALPHA,
                                                 singer=Enrolment("other_statement"))

@@ -52,16 +52,16 @@ def split_params(**overrides) -> dict:
 
 
 def folds_for(manifest, params: dict) -> list[splits.Split]:
-    return splits.make_folds(splits.rows_from_manifest(manifest), params)
+    return splits.make_folds(splits.rows_from_manifest(manifest), splits.Settings(**params))
 
 
 def write_split_folders(root, manifest, params: dict) -> list:
     """What the split stage would write for ``params``: one folder per fold (``fold0``...), or one."""
     rows = splits.rows_from_manifest(manifest)
     folders = []
-    for split in splits.make_folds(rows, params):
+    for split in splits.make_folds(rows, splits.Settings(**params)):
         folder = root / (f"fold{split.fold}" if split.fold is not None else "split")
-        split_files.write(folder, rows, split, splits.describe(rows, split, params))
+        split_files.write(folder, rows, split, splits.describe(rows, split, splits.Settings(**params)))
         folders.append(folder)
     return folders
 
@@ -136,8 +136,8 @@ def test_every_keras_feature_model_fits_and_learns(name):
     """Each seed-2 model trains end to end (fit, early stopping, predict) and beats chance on a clear signal."""
     manifest, x = synthetic_manifest(actors=range(1, 5), per_actor=24)
     rows = splits.rows_from_manifest(manifest)
-    split = splits.make_split(rows, split_params(strategy="speaker", test_speakers=[4], val_speakers=[3],
-                                                 final_check_speakers=[]))
+    split = splits.make_split(rows, splits.Settings(**split_params(strategy="speaker", test_speakers=[4], val_speakers=[3],
+                                                 final_check_speakers=[])))
     y = np.array([EMOTIONS.index(r["emotion"]) for r in manifest])
     val_pred, test_pred = feature_models.fit_predict(name, "emotion", x, y, split.sides,
                                               ALPHA, dataclasses.replace(QUICK, epochs=30, patience=5, batch_size=16))
@@ -209,8 +209,8 @@ def test_feature_models_read_the_split_stage_sides_not_a_second_splitter(tmp_pat
     manifest, _ = synthetic_manifest(actors=range(1, 5), per_actor=12)
     augmented = [{**row, "copy": str(copy)} for row in manifest for copy in (0, 1)]
     rows = splits.rows_from_manifest(augmented)
-    split = splits.make_split(rows, split_params(strategy="speaker", test_speakers=[4], val_speakers=[3],
-                                                 final_check_speakers=[]))
+    split = splits.make_split(rows, splits.Settings(**split_params(strategy="speaker", test_speakers=[4], val_speakers=[3],
+                                                 final_check_speakers=[])))
     split.sides[[i for i, r in enumerate(rows) if r.copy == 0 and r.speaker == "01"][:2]] = "test"  # hand-moved
     split_files.write(tmp_path, rows, split, splits.describe(rows, split))
     (read,) = split_files.read_clip_splits([tmp_path], [r["clip_id"] for r in manifest])

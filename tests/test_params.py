@@ -172,3 +172,15 @@ def test_load_reads_yaml_nan_as_invalid(tmp_path: Path, base: dict[str, Any]) ->
     (tmp_path / "params.yaml").write_text(text)
     with pytest.raises(ParamsError, match="pad.seconds"):
         params.load(tmp_path / "params.yaml", sections=["pad"])
+
+
+def test_each_settings_class_takes_exactly_its_params_section(base: dict[str, Any]) -> None:
+    """Stages build ``Settings(**section)``: a key added to params.yaml must reach the code that reads it."""
+    import dataclasses
+
+    from singaffect import augmentation, feature_models, functionals, handcrafted, splits
+
+    for section, settings in (("split", splits.Settings), ("augment", augmentation.Settings),
+                              ("functionals", functionals.Settings), ("handcrafted", handcrafted.Settings)):
+        assert {f.name for f in dataclasses.fields(settings)} == set(base[section]), section
+    assert {f.name for f in dataclasses.fields(feature_models.KerasFit)} <= set(base["functionals_model"])

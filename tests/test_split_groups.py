@@ -23,7 +23,7 @@ COPIES = 3
 _LAB = re.compile(r"^l_(?P<singer>[mf]\d+)_(?P<song>[a-z]+)_(?P<style>[hn])(?P<take>\d+)_e(?P<part>\d+)_nm30$")
 
 RAVDESS_PARAMS = {"seed": 0, "val_fraction": 0.2, "test_fraction": 0.2, "test_speakers": [4], "val_speakers": [3],
-                  "train_statement": 1, "n_folds": 3, "fold": 0}
+                  "train_statement": 1, "n_folds": 3, "fold": 0, "final_check_speakers": []}
 # lab songs are names: splits compare them as text (the params schema only takes integers, see report)
 LAB_PARAMS = {**RAVDESS_PARAMS, "test_speakers": ["m02"], "val_speakers": ["f02"], "train_statement": "elly",
               "n_folds": 2}
@@ -97,7 +97,7 @@ def check_twins_fixture(rows: list[Row], labels, takes_per_group: int) -> None:
 @pytest.mark.parametrize("strategy, overrides", STRATEGIES, ids=CASE_IDS)
 def test_ravdess_twin_takes_stay_on_one_side(ravdess_rows: list[Row], strategy: str, overrides: dict) -> None:
     check_twins_fixture(ravdess_rows, ravdess_labels, takes_per_group=2)  # repetitions 01 and 02
-    split = splits.make_split(ravdess_rows, {**RAVDESS_PARAMS, "strategy": strategy, **overrides})
+    split = splits.make_split(ravdess_rows, splits.Settings(**{**RAVDESS_PARAMS, "strategy": strategy, **overrides}))
     assert not split.leaky and split.fold == overrides.get("fold")
     assert_takes_together(ravdess_rows, split.sides, ravdess_labels)
     twins = defaultdict(dict)  # the issue's own words: repetition 01 and 02 of one line, same side
@@ -112,7 +112,7 @@ def test_ravdess_twin_takes_stay_on_one_side(ravdess_rows: list[Row], strategy: 
 @pytest.mark.parametrize("strategy, overrides", LAB_STRATEGIES, ids=LAB_IDS)
 def test_lab_takes_and_parts_stay_on_one_side(lab_rows: list[Row], strategy: str, overrides: dict) -> None:
     check_twins_fixture(lab_rows, lab_labels, takes_per_group=4)  # takes h1/h2 (n1/n2) x parts e1/e2
-    split = splits.make_split(lab_rows, {**LAB_PARAMS, "strategy": strategy, **overrides})
+    split = splits.make_split(lab_rows, splits.Settings(**{**LAB_PARAMS, "strategy": strategy, **overrides}))
     assert not split.leaky
     assert_takes_together(lab_rows, split.sides, lab_labels)
     for side in splits.SIDES:
@@ -122,7 +122,7 @@ def test_lab_takes_and_parts_stay_on_one_side(lab_rows: list[Row], strategy: str
 @pytest.mark.parametrize("strategy", ["actor_folds", "leave_one_actor_out"])
 def test_every_fold_keeps_takes_together(ravdess_rows: list[Row], lab_rows: list[Row], strategy: str) -> None:
     for rows, labels, params in ((ravdess_rows, ravdess_labels, RAVDESS_PARAMS), (lab_rows, lab_labels, LAB_PARAMS)):
-        folds = splits.make_folds(rows, {**params, "strategy": strategy})
+        folds = splits.make_folds(rows, splits.Settings(**{**params, "strategy": strategy}))
         tested = np.zeros(len(rows), dtype=int)
         for fold in folds:
             assert_takes_together(rows, fold.sides, labels)
@@ -136,7 +136,7 @@ def test_a_wrong_group_field_is_caught(ravdess_rows: list[Row], lab_rows: list[R
     """Rows grouped by clip id (the old splitter's unit) split twin takes: the label checks must see it."""
     for rows, labels, params in ((ravdess_rows, ravdess_labels, RAVDESS_PARAMS), (lab_rows, lab_labels, LAB_PARAMS)):
         by_clip = [dataclasses.replace(row, group=row.clip_id) for row in rows]
-        split = splits.make_split(by_clip, {**params, "strategy": strategy})
+        split = splits.make_split(by_clip, splits.Settings(**{**params, "strategy": strategy}))
         assert not split.leaky  # the splitter cannot know: every "group" is on one side
         with pytest.raises(AssertionError, match="takes of"):
             assert_takes_together(by_clip, split.sides, labels)
@@ -146,7 +146,7 @@ def test_random_split_of_twin_takes_is_leaky(ravdess_rows: list[Row], lab_rows: 
     params = {**RAVDESS_PARAMS, "strategy": "random"}
     for rows in (ravdess_rows, lab_rows):
         originals = [row for row in rows if row.copy == 0]  # no augmented copy: only the twins can leak
-        split = splits.make_split(originals, params)
+        split = splits.make_split(originals, splits.Settings(**params))
         assert split.leaky and "LEAKY" in split.protocol
         assert splits.crossing_groups(originals, split.sides)
         assert splits.describe(originals, split)["groups_crossing_sides"] > 0
@@ -155,7 +155,7 @@ def test_random_split_of_twin_takes_is_leaky(ravdess_rows: list[Row], lab_rows: 
 def test_random_split_is_not_leaky_when_every_group_is_one_row(ravdess_rows: list[Row]) -> None:
     one_take = [row for row in ravdess_rows if row.copy == 0 and ravdess_labels(row.clip_id)[1] == "01"]
     assert len({row.group for row in one_take}) == len(one_take) == 88
-    split = splits.make_split(one_take, {**RAVDESS_PARAMS, "strategy": "random"})
+    split = splits.make_split(one_take, splits.Settings(**{**RAVDESS_PARAMS, "strategy": "random"}))
     assert not split.leaky and "" not in split.sides
     assert splits.describe(one_take, split)["groups_crossing_sides"] == 0
 
@@ -165,12 +165,11 @@ def test_a_group_spanning_singers_or_songs_is_refused() -> None:
     def row(clip: str, speaker: str, song: str, group: str) -> splits.Row:
         return splits.Row(clip, 0, speaker, song, "s", group)
 
-    params = {"strategy": "speaker", "seed": 0, "val_fraction": 0.2, "test_fraction": 0.2,
-              "test_speakers": [4], "val_speakers": [3], "train_statement": 1}
+    params = {**RAVDESS_PARAMS, "strategy": "speaker"}
     for rows, culprit in (([row("a", "1", "01", "g"), row("b", "4", "01", "g"), row("c", "3", "01", "h")], "singer"),
                           ([row("a", "1", "01", "g"), row("b", "1", "02", "g"), row("c", "3", "01", "h")], "song")):
         with pytest.raises(splits.SplitError, match="recording group 'g' has takes by"):
-            splits.make_split(rows, params)
+            splits.make_split(rows, splits.Settings(**params))
 
 
 def test_group_stratum_does_not_depend_on_row_order() -> None:
@@ -179,7 +178,7 @@ def test_group_stratum_does_not_depend_on_row_order() -> None:
     for g in range(12):
         for take, score in enumerate(("score=0.8", "score=0.9" if g % 2 else "score=0.8")):
             rows.append(splits.Row(f"g{g}t{take}", 0, f"s{g % 4}", "01", score, f"grp{g}"))
-    params = {"strategy": "group", "seed": 3, "val_fraction": 0.25, "test_fraction": 0.25}
-    forward = splits.make_split(rows, params)
-    backward = splits.make_split(rows[::-1], params)
+    params = {**RAVDESS_PARAMS, "strategy": "group", "seed": 3, "val_fraction": 0.25, "test_fraction": 0.25}
+    forward = splits.make_split(rows, splits.Settings(**params))
+    backward = splits.make_split(rows[::-1], splits.Settings(**params))
     assert forward.sides.tolist() == backward.sides[::-1].tolist()

@@ -27,7 +27,8 @@ def rows(ravdess_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> list
 
 def params(**overrides) -> dict:
     base = {"strategy": "group", "seed": 0, "val_fraction": 0.2, "test_fraction": 0.2,
-            "test_speakers": [4], "val_speakers": [3], "train_statement": 1, "n_folds": 3, "fold": 0}
+            "test_speakers": [4], "val_speakers": [3], "train_statement": 1, "n_folds": 3, "fold": 0,
+            "final_check_speakers": []}
     return {**base, **overrides}
 
 
@@ -68,7 +69,7 @@ def test_rows_carry_the_recording_group(rows: list[Row]) -> None:
 
 
 def test_group_split_is_honest_and_stratified(rows: list[Row]) -> None:
-    split = splits.make_split(rows, params())
+    split = splits.make_split(rows, splits.Settings(**params()))
     assert_honest(rows, split)
     assert split.strategy == "group" and "speaker-dependent" in split.protocol and split.cluster_unit == "group"
     # every clip is used: its originals on val/test, all copies on train
@@ -86,29 +87,29 @@ def test_group_split_is_honest_and_stratified(rows: list[Row]) -> None:
 
 
 def test_group_split_is_deterministic_and_seeded(rows: list[Row]) -> None:
-    a = splits.make_split(rows, params())
-    b = splits.make_split(list(rows), params())
-    c = splits.make_split(rows, params(seed=1))
+    a = splits.make_split(rows, splits.Settings(**params()))
+    b = splits.make_split(list(rows), splits.Settings(**params()))
+    c = splits.make_split(rows, splits.Settings(**params(seed=1)))
     np.testing.assert_array_equal(a.sides, b.sides)
     assert not np.array_equal(a.sides, c.sides)
 
 
 def test_group_split_does_not_depend_on_row_order(rows: list[Row]) -> None:
-    a = splits.make_split(rows, params())
+    a = splits.make_split(rows, splits.Settings(**params()))
     order = np.random.default_rng(0).permutation(len(rows))
-    b = splits.make_split([rows[i] for i in order], params())
+    b = splits.make_split([rows[i] for i in order], splits.Settings(**params()))
     np.testing.assert_array_equal(a.sides[order], b.sides)
 
 
 def test_group_fractions_must_leave_room_for_train(rows: list[Row]) -> None:
     with pytest.raises(SplitError, match="split.val_fraction \\+ split.test_fraction"):
-        splits.make_split(rows, params(val_fraction=0.5, test_fraction=0.5))
+        splits.make_split(rows, splits.Settings(**params(val_fraction=0.5, test_fraction=0.5)))
 
 
 @pytest.mark.parametrize("test_speakers, val_speakers", [([4], [3]), (["04"], ["3"]), ([4, "2"], [3])])
 def test_speaker_split_holds_out_named_speakers(rows: list[Row], test_speakers: list, val_speakers: list) -> None:
-    split = splits.make_split(rows, params(strategy="speaker", test_speakers=test_speakers,
-                                           val_speakers=val_speakers))
+    split = splits.make_split(rows, splits.Settings(**params(strategy="speaker", test_speakers=test_speakers,
+                                           val_speakers=val_speakers)))
     assert_honest(rows, split)
     assert "speaker-independent" in split.protocol and split.cluster_unit == "speaker"
     test_keys = {splits.speaker_key(s) for s in test_speakers}
@@ -126,20 +127,20 @@ def test_speaker_split_holds_out_named_speakers(rows: list[Row], test_speakers: 
 
 def test_speaker_split_errors_name_the_key(rows: list[Row]) -> None:
     with pytest.raises(SplitError, match=r"split.test_speakers: none of \['21', '22'\]"):
-        splits.make_split(rows, params(strategy="speaker", test_speakers=[21, 22]))
+        splits.make_split(rows, splits.Settings(**params(strategy="speaker", test_speakers=[21, 22])))
     with pytest.raises(SplitError, match="split.val_speakers"):
-        splits.make_split(rows, params(strategy="speaker", val_speakers=[]))
+        splits.make_split(rows, splits.Settings(**params(strategy="speaker", val_speakers=[])))
     with pytest.raises(SplitError, match=r"share \['3'\]"):
-        splits.make_split(rows, params(strategy="speaker", test_speakers=[3, 4], val_speakers=["03"]))
+        splits.make_split(rows, splits.Settings(**params(strategy="speaker", test_speakers=[3, 4], val_speakers=["03"])))
 
 
 def test_speaker_split_that_leaves_train_empty(rows: list[Row]) -> None:
     with pytest.raises(SplitError, match="train side empty"):
-        splits.make_split(rows, params(strategy="speaker", test_speakers=[1, 2, 4], val_speakers=[3]))
+        splits.make_split(rows, splits.Settings(**params(strategy="speaker", test_speakers=[1, 2, 4], val_speakers=[3])))
 
 
 def test_cross_song_same_singers_tests_on_the_other_statement(rows: list[Row]) -> None:
-    split = splits.make_split(rows, params(strategy="cross_song_same_singers", train_statement=1))
+    split = splits.make_split(rows, splits.Settings(**params(strategy="cross_song_same_singers", train_statement=1)))
     assert_honest(rows, split)
     assert "cross-song, same singers" in split.protocol and split.cluster_unit == "group"
     for row, side in zip(rows, split.sides):
@@ -151,12 +152,12 @@ def test_cross_song_same_singers_tests_on_the_other_statement(rows: list[Row]) -
     speakers = {side: {r.speaker for r, s in zip(rows, split.sides) if s == side} for side in splits.SIDES}
     assert speakers["train"] == speakers["test"] == {"01", "02", "03", "04"}  # same singers on both songs
     with pytest.raises(SplitError, match="split.train_statement: no clip has statement/song 3"):
-        splits.make_split(rows, params(strategy="cross_song_same_singers", train_statement=3))
+        splits.make_split(rows, splits.Settings(**params(strategy="cross_song_same_singers", train_statement=3)))
 
 
 def test_cross_song_new_singers_holds_out_songs_and_singers(rows: list[Row]) -> None:
-    split = splits.make_split(rows, params(strategy="cross_song_new_singers", train_statement=1,
-                                           test_speakers=[4], val_speakers=[3]))
+    split = splits.make_split(rows, splits.Settings(**params(strategy="cross_song_new_singers", train_statement=1,
+                                           test_speakers=[4], val_speakers=[3])))
     assert_honest(rows, split)
     assert "cross-singer" in split.protocol and split.cluster_unit == "speaker"
     expected = {("01", "01"): "train", ("02", "01"): "train", ("03", "01"): "val", ("04", "02"): "test"}
@@ -165,13 +166,13 @@ def test_cross_song_new_singers_holds_out_songs_and_singers(rows: list[Row]) -> 
         assert side == (want if want == "train" or row.copy == 0 else "")
     assert len(split.rows("test")) == sum(1 for r in rows if r.copy == 0 and (r.speaker, r.statement) == ("04", "02"))
     with pytest.raises(SplitError, match="split.train_statement"):
-        splits.make_split(rows, params(strategy="cross_song_new_singers", train_statement=3))
+        splits.make_split(rows, splits.Settings(**params(strategy="cross_song_new_singers", train_statement=3)))
     with pytest.raises(SplitError, match="split.test_speakers"):
-        splits.make_split(rows, params(strategy="cross_song_new_singers", test_speakers=[9]))
+        splits.make_split(rows, splits.Settings(**params(strategy="cross_song_new_singers", test_speakers=[9])))
 
 
 def test_random_split_is_marked_leaky(rows: list[Row]) -> None:
-    split = splits.make_split(rows, params(strategy="random"))
+    split = splits.make_split(rows, splits.Settings(**params(strategy="random")))
     assert split.leaky and "LEAKY" in split.protocol
     assert all(side in splits.SIDES for side in split.sides)  # every row used, copies included
     crossing = [g for g, s in sides_of(rows, split).items() if len(s) > 1]
@@ -180,7 +181,7 @@ def test_random_split_is_marked_leaky(rows: list[Row]) -> None:
     assert len(split.rows("val")) == round(0.2 * len(rows))
     for strategy in ("group", "speaker", "cross_song_same_singers", "cross_song_new_singers",
                      "actor_folds", "leave_one_actor_out"):
-        assert not splits.make_split(rows, params(strategy=strategy)).leaky
+        assert not splits.make_split(rows, splits.Settings(**params(strategy=strategy))).leaky
 
 
 @pytest.mark.parametrize("strategy, overrides, side", [
@@ -191,20 +192,20 @@ def test_random_split_is_marked_leaky(rows: list[Row]) -> None:
 ])
 def test_empty_side_is_an_error(rows: list[Row], strategy: str, overrides: dict, side: str) -> None:
     with pytest.raises(SplitError, match=f"'{strategy}' leaves the {side} side empty"):
-        splits.make_split(rows, params(strategy=strategy, **overrides))
+        splits.make_split(rows, splits.Settings(**params(strategy=strategy, **overrides)))
 
 
 @pytest.mark.parametrize("strategy", ["cross_song_same_singers", "cross_song_new_singers"])
 def test_cross_song_without_other_songs_leaves_test_empty(rows: list[Row], strategy: str) -> None:
     one_song = [r for r in rows if r.statement == "01"]
     with pytest.raises(SplitError, match=f"'{strategy}' leaves the test side empty"):
-        splits.make_split(one_song, params(strategy=strategy))
+        splits.make_split(one_song, splits.Settings(**params(strategy=strategy)))
 
 
 @pytest.mark.parametrize("name", ["clip", "statement"])  # 'statement' is now cross_song_same_singers
 def test_unknown_strategy(rows: list[Row], name: str) -> None:
     with pytest.raises(SplitError, match=f"split.strategy: unknown strategy '{name}'"):
-        splits.make_split(rows, params(strategy=name))
+        splits.make_split(rows, splits.Settings(**params(strategy=name)))
 
 
 def test_crossing_groups_lists_each_leaking_group_once() -> None:
@@ -218,7 +219,7 @@ def test_crossing_groups_lists_each_leaking_group_once() -> None:
 
 
 def test_describe_counts_add_up(rows: list[Row]) -> None:
-    split = splits.make_split(rows, params())
+    split = splits.make_split(rows, splits.Settings(**params()))
     info = splits.describe(rows, split)
     assert (info["strategy"], info["leaky"], info["cluster_unit"]) == ("group", False, "group")
     assert info["protocol"] == split.protocol and info["fold"] is None
@@ -239,14 +240,14 @@ def test_describe_counts_add_up(rows: list[Row]) -> None:
 
 
 def test_describe_shows_a_leak_and_folds(rows: list[Row]) -> None:
-    random = splits.make_split(rows, params(strategy="random"))
+    random = splits.make_split(rows, splits.Settings(**params(strategy="random")))
     leaky = splits.describe(rows, random)
     assert leaky["leaky"] and leaky["groups_crossing_sides"] == len(splits.crossing_groups(rows, random.sides)) > 0
     # a group on k sides is counted on each of them
     on_sides = sum(len(s) for s in sides_of(rows, random).values())
     assert sum(side["groups"] for side in leaky["sides"].values()) == on_sides
     assert sum(leaky["rows"].values()) == len(rows)
-    fold = splits.describe(rows, splits.make_split(rows, params(strategy="leave_one_actor_out", fold=1)))
+    fold = splits.describe(rows, splits.make_split(rows, splits.Settings(**params(strategy="leave_one_actor_out", fold=1))))
     assert (fold["fold"], fold["n_folds"], fold["cluster_unit"], fold["groups_crossing_sides"]) == (1, 4, "speaker", 0)
     assert fold["protocol"].endswith("(fold 2 of 4)")
     assert len(fold["sides"]["test"]["speakers"]) == 1

@@ -39,7 +39,7 @@ def actors_on(rows: list[Row], split: splits.Split, side: str) -> set[str]:
     ("actor_folds", 3, 3), ("actor_folds", 8, 8), ("leave_one_actor_out", 5, 8)])
 def test_folds_keep_test_actors_apart_and_test_every_clip_once(strategy, n_folds, expected_folds):
     rows = corpus_rows(copies=3, takes=2)
-    folds = make_folds(rows, split_params(strategy=strategy, n_folds=n_folds, val_fraction=0.2))
+    folds = make_folds(rows, splits.Settings(**split_params(strategy=strategy, n_folds=n_folds, val_fraction=0.2)))
     assert len(folds) == expected_folds
     tested = np.zeros(len(rows), dtype=int)
     for number, fold in enumerate(folds):
@@ -58,39 +58,39 @@ def test_folds_keep_test_actors_apart_and_test_every_clip_once(strategy, n_folds
 
 def test_fold_sizes_differ_by_at_most_one_actor():
     rows = corpus_rows(actors=range(1, 12))
-    folds = make_folds(rows, split_params(strategy="actor_folds", n_folds=4))
+    folds = make_folds(rows, splits.Settings(**split_params(strategy="actor_folds", n_folds=4)))
     sizes = [len(actors_on(rows, f, "test")) for f in folds]
     assert sum(sizes) == 11 and max(sizes) - min(sizes) <= 1
 
 
 def test_folds_are_deterministic_and_depend_on_seed():
     rows = corpus_rows(actors=range(1, 13))
-    first = make_folds(rows, split_params(strategy="actor_folds", n_folds=4, seed=3))
-    again = make_folds(rows, split_params(strategy="actor_folds", n_folds=4, seed=3))
-    other = make_folds(rows, split_params(strategy="actor_folds", n_folds=4, seed=4))
+    first = make_folds(rows, splits.Settings(**split_params(strategy="actor_folds", n_folds=4, seed=3)))
+    again = make_folds(rows, splits.Settings(**split_params(strategy="actor_folds", n_folds=4, seed=3)))
+    other = make_folds(rows, splits.Settings(**split_params(strategy="actor_folds", n_folds=4, seed=4)))
     assert all(np.array_equal(a.sides, b.sides) for a, b in zip(first, again))
     assert not all(np.array_equal(a.sides, b.sides) for a, b in zip(first, other))
 
 
 def test_too_many_folds_names_the_key():
     with pytest.raises(SplitError, match="split.n_folds"):
-        make_folds(corpus_rows(actors=range(1, 5)), split_params(strategy="actor_folds", n_folds=5))
+        make_folds(corpus_rows(actors=range(1, 5)), splits.Settings(**split_params(strategy="actor_folds", n_folds=5)))
 
 
 def test_single_split_of_a_cv_strategy_is_fold_split_fold():
     rows = corpus_rows()
-    folds = make_folds(rows, split_params(strategy="leave_one_actor_out"))
-    third = make_split(rows, split_params(strategy="leave_one_actor_out", fold=2))
+    folds = make_folds(rows, splits.Settings(**split_params(strategy="leave_one_actor_out")))
+    third = make_split(rows, splits.Settings(**split_params(strategy="leave_one_actor_out", fold=2)))
     assert np.array_equal(third.sides, folds[2].sides) and third.fold == 2
     assert third.protocol.endswith("(fold 3 of 8)")
     with pytest.raises(SplitError, match="split.fold"):
-        make_split(rows, split_params(strategy="actor_folds", n_folds=3, fold=3))
+        make_split(rows, splits.Settings(**split_params(strategy="actor_folds", n_folds=3, fold=3)))
 
 
 def test_single_split_strategies_give_one_fold():
     rows = corpus_rows()
-    (only,) = make_folds(rows, split_params(strategy="group"))
-    assert only.fold is None and np.array_equal(only.sides, make_split(rows, split_params(strategy="group")).sides)
+    (only,) = make_folds(rows, splits.Settings(**split_params(strategy="group")))
+    assert only.fold is None and np.array_equal(only.sides, make_split(rows, splits.Settings(**split_params(strategy="group"))).sides)
 
 
 def test_seed2_random_split_is_leaky_unless_every_group_is_one_row():
@@ -98,15 +98,15 @@ def test_seed2_random_split_is_leaky_unless_every_group_is_one_row():
     leak; twin takes of a line (or augmented copies) on two sides make it leaky."""
     rows = corpus_rows(actors=range(1, 11), clips_per_actor=10)
     assert len({r.group for r in rows}) == len(rows)  # every group is a single row
-    split = make_split(rows, split_params(strategy="random", val_fraction=0.1, test_fraction=0.1))
+    split = make_split(rows, splits.Settings(**split_params(strategy="random", val_fraction=0.1, test_fraction=0.1)))
     assert not split.leaky and splits.crossing_groups(rows, split.sides) == []
     assert len(split.rows("test")) == 10 and len(split.rows("val")) == 10
     augmented = corpus_rows(actors=range(1, 11), clips_per_actor=10, copies=2)
-    leaky = make_split(augmented, split_params(strategy="random", val_fraction=0.1, test_fraction=0.1))
+    leaky = make_split(augmented, splits.Settings(**split_params(strategy="random", val_fraction=0.1, test_fraction=0.1)))
     assert leaky.leaky and "LEAKY" in leaky.protocol
     twins = corpus_rows(actors=range(1, 11), clips_per_actor=10, takes=2)  # originals only, two takes per line
     assert all(r.copy == 0 for r in twins)
-    twin_split = make_split(twins, split_params(strategy="random", val_fraction=0.1, test_fraction=0.1))
+    twin_split = make_split(twins, splits.Settings(**split_params(strategy="random", val_fraction=0.1, test_fraction=0.1)))
     assert twin_split.leaky and "LEAKY" in twin_split.protocol
     assert twin_split.leaky == bool(splits.crossing_groups(twins, twin_split.sides))
     assert not set(splits.crossing_groups(twins, twin_split.sides)) - {r.group for r in twins}
@@ -114,7 +114,7 @@ def test_seed2_random_split_is_leaky_unless_every_group_is_one_row():
 
 def test_seed2_speaker_independent_split_tests_actors_21_to_24():
     rows = corpus_rows(actors=range(1, 25), clips_per_actor=2)
-    split = make_split(rows, split_params(strategy="speaker", test_speakers=[21, 22, 23, 24], val_speakers=[19, 20]))
+    split = make_split(rows, splits.Settings(**split_params(strategy="speaker", test_speakers=[21, 22, 23, 24], val_speakers=[19, 20])))
     assert actors_on(rows, split, "test") == {"21", "22", "23", "24"}
     assert actors_on(rows, split, "train") == {str(a) for a in range(1, 19)}
 
