@@ -11,6 +11,13 @@ Models (``functionals_model.model``; handcrafted_model fits ``ridge``):
 * ``ridge``: sklearn ``Ridge`` (enthusiasm) or multinomial ``LogisticRegression`` with
   ``C = 1 / alpha`` (emotion), the cheap baseline, fitted on the training clips like every
   model here; the validation clips only choose the decision threshold of binary targets.
+* ``logistic``: ``LogisticRegression`` (``C = 1 / alpha``) for emotion and for a 0/1
+  enthusiasm target (RAVDESS normal vs strong), scoring a take by its probability of
+  "strong"; graded scores need ``ridge``.
+
+For ``ridge`` and ``logistic``, ``alpha_grid`` (``functionals_model.alpha_grid``) lets each
+fold choose ``alpha`` on its validation clips (the task's headline metric; ties go to the
+stronger penalty), never on its test clips; the chosen values are recorded per fold.
 * ``mlp``: seed 2's fully connected net: batch norm, 3 x Dense(256, relu), dropout 0.4.
 * ``lstm`` / ``gru``: seed 2's recurrent nets, 3 x 256 units over the feature vector as a
   sequence of ONE step of 386 values (seed 2 reshapes to ``(1, 386)``), so they are gated
@@ -40,7 +47,8 @@ from singaffect import corpus, enrolment, evaluation, feature_table, metrics, sp
 from singaffect.corpus import EMOTIONS
 from singaffect.errors import SingaffectError
 
-MODELS = ("ridge", "mlp", "lstm", "gru", "conv1d")
+MODELS = ("ridge", "logistic", "mlp", "lstm", "gru", "conv1d")
+LINEAR_MODELS = ("ridge", "logistic")
 
 
 class FeatureModelError(SingaffectError, ValueError):
@@ -98,25 +106,51 @@ def _as_input(name: str, x: np.ndarray) -> np.ndarray:
     return x[:, None, :] if name in ("lstm", "gru") else x[:, :, None] if name == "conv1d" else x
 
 
-def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.ndarray,
-                alpha: float, keras_fit: KerasFit | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Fit ``name`` on the train rows of ``sides``; predictions for the val and test rows.
+def _linear_fit(name: str, task: str, alpha: float, z: np.ndarray, y: np.ndarray) -> Any:
+    """A ridge / logistic model with penalty ``alpha`` fitted on ``z`` -> ``y``."""
+    if task == "emotion" or name == "logistic":
+        if task == "enthusiasm" and not metrics.is_binary(y):
+            raise FeatureModelError("params key functionals_model.model: logistic needs a 0/1 enthusiasm target "
+                                    "(normal vs strong); graded scores take ridge")
+        return LogisticRegression(C=1.0 / alpha, max_iter=5000).fit(z, y)
+    return Ridge(alpha=alpha).fit(z, y)
 
-    ``alpha`` is ridge's L2 strength (logistic regression: ``C = 1 / alpha``); Keras models
-    need ``keras_fit``. Validation predictions are out of sample for every model (Keras
-    models also stop early on them). Emotion predictions are class indices, enthusiasm
-    predictions scores.
+
+def _linear_scores(model: Any, task: str, z: np.ndarray) -> np.ndarray:
+    """Class indices (emotion), the probability of the positive class (logistic) or the regression score."""
+    if task == "emotion":
+        return model.predict(z)
+    return model.predict_proba(z)[:, 1] if isinstance(model, LogisticRegression) else model.predict(z)
+
+
+def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.ndarray,
+                alpha: float | Sequence[float], keras_fit: KerasFit | None = None
+                ) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Fit ``name`` on the train rows of ``sides``; predictions for the val and test rows, and the alpha used.
+
+    ``alpha`` is the L2 strength of ``ridge`` / ``logistic`` (logistic regression: ``C = 1 /
+    alpha``); several values are tried and the one with the best validation headline is
+    kept (Keras models: ``None``). Keras models need ``keras_fit``. Validation predictions
+    are out of sample for every model (Keras models also stop early on them). Emotion
+    predictions are class indices, enthusiasm predictions scores.
     """
     train, val, test = (np.flatnonzero(sides == side) for side in splits.SIDES)
     prep = preprocessor().fit(x[train])
     z = prep.transform(x)
-    if name == "ridge":
-        if task == "emotion":
-            model = LogisticRegression(C=1.0 / alpha, max_iter=5000)
-        else:
-            model = Ridge(alpha=alpha)
-        model.fit(z[train], y[train])
-        return model.predict(z[val]), model.predict(z[test])
+    if name in LINEAR_MODELS:
+        alphas = sorted({float(a) for a in np.atleast_1d(alpha)}, reverse=True)  # strongest penalty first
+        if not alphas or min(alphas) <= 0:
+            raise FeatureModelError(f"params key functionals_model.alpha_grid: penalties must be positive, got {alphas}")
+        headline = metrics.headline_for(task, y[val])[1]
+        best = None
+        for value in alphas:
+            model = _linear_fit(name, task, value, z[train], y[train])
+            val_pred = _linear_scores(model, task, z[val])
+            score = float(headline(y[val], val_pred)) if len(alphas) > 1 else 0.0
+            if best is None or score > best[0]:  # ties keep the stronger penalty
+                best = (score, value, model, val_pred)
+        _, value, model, val_pred = best
+        return val_pred, _linear_scores(model, task, z[test]), value
     if keras_fit is None:
         raise FeatureModelError(f"params key functionals_model.model: {name!r} is a Keras model and needs its fit settings")
     import keras
@@ -133,7 +167,7 @@ def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.nd
         scores = np.asarray(model.predict(_as_input(name, z[rows]), batch_size=256, verbose=0))
         return scores.argmax(axis=1) if task == "emotion" else scores.reshape(-1)
 
-    return predicted(val), predicted(test)
+    return predicted(val), predicted(test), None
 
 
 @dataclass
@@ -149,28 +183,31 @@ class Outcome:
     predictions: np.ndarray
     decisions: np.ndarray | None = None
     floor: np.ndarray | None = None
+    alphas: list[float | None] | None = None  # the penalty each fold used (ridge / logistic)
 
 
-def run(name: str, task: str, x: np.ndarray, y: np.ndarray, folds: Sequence[splits.Split], alpha: float,
-        keras_fit: KerasFit | None = None, emotions: Sequence[str] | None = None) -> Outcome:
+def run(name: str, task: str, x: np.ndarray, y: np.ndarray, folds: Sequence[splits.Split],
+        alpha: float | Sequence[float], keras_fit: KerasFit | None = None,
+        emotions: Sequence[str] | None = None) -> Outcome:
     """Fit and predict once per split in ``folds``."""
     if name not in MODELS:
         raise FeatureModelError(f"params key functionals_model.model: unknown model {name!r} (choose from {list(MODELS)})")
     binary = task == "enthusiasm" and metrics.is_binary(y)
-    rows, fold_of, predictions, decided, floors = [], [], [], [], []
+    rows, fold_of, predictions, decided, floors, alphas = [], [], [], [], [], []
     for number, split in enumerate(folds):
         test = split.rows("test")
         rows.append(test)
         fold_of.append(np.full(len(test), number))
-        val_pred, test_pred = fit_predict(name, task, x, y, split.sides, alpha, keras_fit)
+        val_pred, test_pred, used = fit_predict(name, task, x, y, split.sides, alpha, keras_fit)
         predictions.append(test_pred)
+        alphas.append(used)
         if binary:
             decided.append(evaluation.decisions(test_pred, evaluation.val_threshold(y[split.rows("val")], val_pred)))
         if emotions is not None and task == "enthusiasm":
             floors.append(evaluation.emotion_floor(emotions, y, split.rows("train"), test))
     floor = np.concatenate(floors) if floors and all(f is not None for f in floors) else None
     return Outcome(np.concatenate(rows), np.concatenate(fold_of), np.concatenate(predictions),
-                   np.concatenate(decided) if binary else None, floor)
+                   np.concatenate(decided) if binary else None, floor, alphas)
 
 
 def summary(task: str, y: np.ndarray, outcome: Outcome, folds: Sequence[splits.Split],
@@ -199,20 +236,26 @@ def summary(task: str, y: np.ndarray, outcome: Outcome, folds: Sequence[splits.S
 
 def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]], task: str,
                    folds: Sequence[splits.Split], name: str, alpha: float, keras_fit: KerasFit | None = None,
-                   singer: enrolment.Enrolment = enrolment.Enrolment()) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                   singer: enrolment.Enrolment = enrolment.Enrolment(),
+                   alpha_grid: Sequence[float] = ()) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Metrics summary and per-clip predictions of model ``name`` on a feature table, once per split in ``folds``.
 
     ``folds[i].sides`` follow ``manifest`` (one original recording per row), as
     ``split_files.read_clip_splits`` gives them. ``singer`` standardises every clip by its
-    singer's enrolment set first (``enrolment.normalise``), whatever its side.
+    singer's enrolment set first (``enrolment.normalise``), whatever its side. A non-empty
+    ``alpha_grid`` replaces ``alpha`` for ridge / logistic: each fold picks one on validation.
     """
     x, _ = feature_table.read_table(features_path, [r["clip_id"] for r in manifest])
     x = enrolment.normalise(x, manifest, singer)
     y = corpus.targets_for_task(manifest, task)
-    outcome = run(name, task, x, y, folds, alpha, keras_fit, [r["emotion"] for r in manifest])
+    grid = name in LINEAR_MODELS and len(alpha_grid) > 0
+    outcome = run(name, task, x, y, folds, list(alpha_grid) if grid else alpha, keras_fit,
+                  [r["emotion"] for r in manifest])
     result = summary(task, y, outcome, folds, manifest,
                      {"model": name, "features": Path(features_path).parent.name, "n_features": int(x.shape[1]),
-                      **({"enrolment": singer.describe()} if singer.mode != "none" else {})})
+                      **({"enrolment": singer.describe()} if singer.mode != "none" else {}),
+                      **({"alpha_grid": sorted(float(a) for a in alpha_grid), "alpha_chosen": outcome.alphas}
+                         if grid else {})})
 
     def shown(value: Any) -> Any:
         return EMOTIONS[int(value)] if task == "emotion" else round(float(value), 5)

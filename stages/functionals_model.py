@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     keras_fit = feature_models.KerasFit(cfg["epochs"], cfg["batch_size"], cfg["learning_rate"], cfg["patience"],
                                         cfg["seed"])
     result, predictions = feature_models.evaluate_table(args.features, manifest, task, folds, cfg["model"],
-                                                        cfg["alpha"], keras_fit, singer)
+                                                        cfg["alpha"], keras_fit, singer, cfg["alpha_grid"])
     feature_models.write_outputs(args.metrics, args.predictions, result, predictions)
     stage.log.info("functionals_model: %s%s, %s %s = %.3f (95%% CI %s) on %d test clips, %s%s",
                    cfg["model"], "" if singer.mode == "none" else f" (enrolment: {singer.mode})", task,

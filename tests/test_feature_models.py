@@ -139,7 +139,7 @@ def test_every_keras_feature_model_fits_and_learns(name):
     split = splits.make_split(rows, splits.Settings(**split_params(strategy="speaker", test_speakers=[4], val_speakers=[3],
                                                  final_check_speakers=[])))
     y = np.array([EMOTIONS.index(r["emotion"]) for r in manifest])
-    val_pred, test_pred = feature_models.fit_predict(name, "emotion", x, y, split.sides,
+    val_pred, test_pred, _ = feature_models.fit_predict(name, "emotion", x, y, split.sides,
                                               ALPHA, dataclasses.replace(QUICK, epochs=30, patience=5, batch_size=16))
     assert len(val_pred) == len(split.rows("val")) and len(test_pred) == len(split.rows("test"))
     assert np.mean(test_pred == y[split.rows("test")]) > 0.5  # chance is 1/6
@@ -270,3 +270,49 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tensorflow"
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_logistic_scores_a_binary_target_by_its_probability_and_refuses_graded_scores(tmp_path):
+    manifest, x = synthetic_manifest()
+    write_features(tmp_path / "features.h5", manifest, x)
+    folds = folds_for(manifest, split_params(strategy="actor_folds", n_folds=3))
+    result, predictions = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "enthusiasm", folds,
+                                                        "logistic", ALPHA)
+    assert result["model"] == "logistic" and result["headline"]["metric"] == "roc_auc"
+    assert result["headline"]["value"] > 0.8
+    assert all(0.0 <= p["predicted"] <= 1.0 for p in predictions)  # P(strong)
+    graded = [{**row, "enthusiasm": str(0.5 * (i % 3))} for i, row in enumerate(manifest)]
+    with pytest.raises(feature_models.FeatureModelError, match="functionals_model.model: logistic needs a 0/1"):
+        feature_models.evaluate_table(tmp_path / "features.h5", graded, "enthusiasm", folds, "logistic", ALPHA)
+
+
+def test_alpha_grid_chooses_on_validation_clips_only(tmp_path):
+    """Each fold's penalty comes from the grid and depends on its validation clips, never its test clips."""
+    manifest, x = synthetic_manifest()
+    write_features(tmp_path / "features.h5", manifest, x)
+    folds = folds_for(manifest, split_params(strategy="actor_folds", n_folds=3))
+    grid = [1e-3, 1.0, 1e4]
+    result, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "logistic",
+                                              ALPHA, alpha_grid=grid)
+    chosen = result["alpha_chosen"]
+    assert result["alpha_grid"] == sorted(grid) and len(chosen) == 3 and set(chosen) <= set(grid)
+    assert 1e4 not in chosen  # so strong a penalty cannot tell six emotions apart: validation says so
+    # one held-out split: relabel its test clips at random; the choice cannot move
+    (split,) = folds_for(manifest, split_params(strategy="speaker", test_speakers=[5, 6], val_speakers=[4]))
+    before, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", [split], "logistic",
+                                              ALPHA, alpha_grid=grid)
+    rng = np.random.default_rng(1)
+    test_rows = set(split.rows("test").tolist())
+    relabelled = [{**row, "emotion": EMOTIONS[rng.integers(6)]} if i in test_rows else row
+                  for i, row in enumerate(manifest)]
+    after, _ = feature_models.evaluate_table(tmp_path / "features.h5", relabelled, "emotion", [split], "logistic",
+                                             ALPHA, alpha_grid=grid)
+    assert after["alpha_chosen"] == before["alpha_chosen"] and after["accuracy"] < before["accuracy"]
+    # a grid of one value is that alpha
+    one, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "logistic", 5.0)
+    same, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "logistic",
+                                            ALPHA, alpha_grid=[5.0])
+    assert same["accuracy"] == one["accuracy"] and same["alpha_chosen"] == [5.0] * 3
+    with pytest.raises(feature_models.FeatureModelError, match="alpha_grid: penalties must be positive"):
+        feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "ridge", ALPHA,
+                                      alpha_grid=[0.0, 1.0])
