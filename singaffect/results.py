@@ -18,6 +18,7 @@ Files of the older single-run layout (``{"label", "command", "source", "commit",
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -56,6 +57,19 @@ def slug(label: str) -> str:
     if not text:
         raise ResultsError(f"label {label!r} has no letters or digits to name its results file")
     return text
+
+
+MAX_FILE_NAME = 255  # bytes, the limit of most file systems
+
+
+def comparison_file_name(label_a: str, label_b: str) -> str:
+    """``<a>__vs__<b>.json``; where two long labels would pass the file-name limit, each slug is cut
+    and a hash of both labels keeps the name unique."""
+    name = f"{slug(label_a)}__vs__{slug(label_b)}.json"
+    if len(name.encode()) <= MAX_FILE_NAME:
+        return name
+    digest = hashlib.sha256(f"{label_a}\n{label_b}".encode()).hexdigest()[:12]
+    return f"{slug(label_a)[:110]}__vs__{slug(label_b)[:110]}-{digest}.json"
 
 
 def _check_metrics(metrics: Any, origin: str) -> None:
@@ -593,7 +607,7 @@ def compare(results_dir: Path, label_a: str, label_b: str, repo: Path | None = N
     }
     folder = results_dir / COMPARISONS
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{slug(entry_a['label'])}__vs__{slug(entry_b['label'])}.json"
+    path = folder / comparison_file_name(entry_a["label"], entry_b["label"])
     path.write_text(json.dumps(comparison, indent=2) + "\n")
     return path
 

@@ -202,3 +202,14 @@ def test_compare_cli_stores_the_comparison_and_the_readme_says_what_it_shows(rep
     assert run(repo, "--check") == 0
     assert run(repo, "--compare", "CNN", "nobody") == 1
     assert "no results row labelled 'nobody'" in capsys.readouterr().err
+
+
+def test_comparison_file_names_stay_within_the_file_system_limit():
+    short = results.comparison_file_name("CNN", "MLP")
+    assert short == "cnn__vs__mlp.json"
+    a = "Logistic regression (P(strong)), penalty chosen on validation, on seed 2's 386 functionals + " \
+        "singer enrolment (all other takes), enthusiasm, 5 actor folds"
+    b = a.replace("all other takes", "other statement")
+    long_ab, long_ba = results.comparison_file_name(a, b), results.comparison_file_name(b, a)
+    assert len(long_ab.encode()) <= 255 and long_ab.endswith(".json") and "__vs__" in long_ab
+    assert long_ab != long_ba  # the order of the pair is kept, and the hash tells long pairs apart
