@@ -52,7 +52,8 @@ def bad_values(spec: Spec) -> list[tuple[Any, str]]:
     if float in kinds:
         cases += [(float("nan"), "not a finite number"), (float("inf"), "not a finite number")]
     if list in kinds:
-        cases += [([1.5], "wrong type"), ([True], "wrong type")]
+        items = spec.item if isinstance(spec.item, tuple) else (spec.item,)
+        cases += [(["x"] if str not in items else [1.5], "wrong type"), ([True], "wrong type")]
         if str not in kinds:
             cases.append(("1, 2", "expected"))
         elif spec.choices is not None:
