@@ -27,3 +27,17 @@ def test_success_returns() -> None:
     calls = []
     stage.run(lambda: calls.append(1))
     assert calls == [1]
+
+
+def test_paths_are_required_and_typed() -> None:
+    """Stage paths have no defaults: dvc.yaml's cmd names them, and a missing one says so in one error."""
+    from pathlib import Path
+
+    args = stage.arguments("doc", ["--out", "data/x", "--split", "a", "b", "--fold", "2"],
+                           out=Path, split=[Path], fold=None, seed=7)
+    assert args.out == Path("data/x") and args.split == [Path("a"), Path("b")]
+    assert args.fold == "2" and args.seed == 7  # optional values keep their defaults' types
+    with pytest.raises(stage.SingaffectError, match="paths come from the stage's cmd in dvc.yaml"):
+        stage.arguments("doc", ["--split", "a"], out=Path, split=[Path])
+    with pytest.raises(stage.SingaffectError, match="do not fit"):
+        stage.arguments("doc", [], out=Path)
