@@ -14,16 +14,16 @@ Models (``functionals_model.model``; handcrafted_model fits ``ridge``):
 * ``logistic``: ``LogisticRegression`` (``C = 1 / alpha``) for emotion and for a 0/1
   enthusiasm target (RAVDESS normal vs strong), scoring a take by its probability of
   "strong"; graded scores need ``ridge``.
-
-For ``ridge`` and ``logistic``, ``alpha_grid`` (``functionals_model.alpha_grid``) lets each
-fold choose ``alpha`` on its validation clips (the task's headline metric; ties go to the
-stronger penalty), never on its test clips; the chosen values are recorded per fold.
 * ``mlp``: seed 2's fully connected net: batch norm, 3 x Dense(256, relu), dropout 0.4.
 * ``lstm`` / ``gru``: seed 2's recurrent nets, 3 x 256 units over the feature vector as a
   sequence of ONE step of 386 values (seed 2 reshapes to ``(1, 386)``), so they are gated
   dense nets rather than models of time; a 386-step sequence would cost ~100x more.
 * ``conv1d``: seed 2's 1-D CNN over the 386 values as a sequence of 386 x 1, scaled down for
   CPUs: Conv1D(64 filters, kernel 32) instead of (256, 128), max-pool 2, dropout 0.4.
+
+For ``ridge`` and ``logistic``, ``alpha_grid`` (``functionals_model.alpha_grid``) lets each
+fold choose ``alpha`` on its validation clips (the task's headline metric; ties go to the
+stronger penalty), never on its test clips; the chosen values are recorded per fold.
 
 Keras models train with Adam, early stopping on the validation side (best weights
 restored), seeded through ``training.seed_everything``; ``KerasFit`` holds those settings.
