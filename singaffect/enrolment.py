@@ -20,8 +20,12 @@ with those emotions, as when a singer is asked for a few neutral takes: an unbal
 where an actor's whole balanced repertoire would flatter enrolment. Only the emotions of
 the enrolment takes are read, to choose them, never the scored clip's.
 
-With one clip in the set only its mean is removed; a feature the set leaves undefined
-(NaN, or no clip at all) is left as it is, and the model's imputer fills it.
+``functionals_model.enrolment_scale`` says what is removed: ``standardise`` subtracts the
+set's mean and divides by its standard deviation; ``centre`` only subtracts the mean. A
+few takes estimate a mean far better than a spread, so small sets may do better centred
+(results/ has both). With one clip in the set only its mean is removed either way; a
+feature the set leaves undefined (NaN, or no clip at all) is left as it is, and the
+model's imputer fills it.
 """
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ from singaffect.errors import SingaffectError
 from singaffect.splits import speaker_key
 
 MODES = ("none", "other_statement", "other_takes")
+SCALES = ("standardise", "centre")
 
 
 class EnrolmentError(SingaffectError, ValueError):
@@ -48,14 +53,17 @@ class Enrolment:
     takes: int = 0  # other_takes: clips per enrolment set (0: every eligible clip)
     seed: int = 0
     emotions: tuple[str, ...] = ()  # enrol only takes sung with these emotions (empty: any)
+    scale: str = "standardise"  # standardise (mean and sd of the set) | centre (its mean only)
 
     def describe(self) -> dict[str, object]:
-        """What ``metrics/functionals_model.json`` records of the enrolment."""
+        """What ``metrics/functionals_model.json`` records of the enrolment (the scale only when centred)."""
         described: dict[str, object] = {"mode": self.mode}
         if self.mode == "other_takes":
             described["takes"] = self.takes or "all"
         if self.emotions:
             described["emotions"] = list(self.emotions)
+        if self.scale != "standardise":
+            described["scale"] = self.scale
         return described
 
 
@@ -93,7 +101,10 @@ def enrolment_sets(manifest: Sequence[dict[str, str]], enrolment: Enrolment) -> 
 
 
 def normalise(x: np.ndarray, manifest: Sequence[dict[str, str]], enrolment: Enrolment) -> np.ndarray:
-    """``x`` (one row per manifest row) with each row standardised by its enrolment set's statistics."""
+    """``x`` (one row per manifest row) with each row standardised (or centred) by its enrolment set's statistics."""
+    if enrolment.scale not in SCALES:
+        raise EnrolmentError(f"params key functionals_model.enrolment_scale: unknown scale {enrolment.scale!r} "
+                             f"(choose from {list(SCALES)})")
     if enrolment.mode == "none":
         return x
     out = np.array(x, dtype=np.float64, copy=True)
@@ -104,7 +115,8 @@ def normalise(x: np.ndarray, manifest: Sequence[dict[str, str]], enrolment: Enro
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: left as they are below
             mean = np.nanmean(rows, axis=0)
-            std = np.nanstd(rows, axis=0) if len(members) > 1 else np.ones(x.shape[1])
+            spread = len(members) > 1 and enrolment.scale == "standardise"
+            std = np.nanstd(rows, axis=0) if spread else np.ones(x.shape[1])
         mean = np.where(np.isfinite(mean), mean, 0.0)
         std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
         out[i] = (out[i] - mean) / std

@@ -14,6 +14,10 @@ Models (``functionals_model.model``; handcrafted_model fits ``ridge``):
 * ``logistic``: ``LogisticRegression`` (``C = 1 / alpha``) for emotion and for a 0/1
   enthusiasm target (RAVDESS normal vs strong), scoring a take by its probability of
   "strong"; graded scores need ``ridge``.
+* ``svm``: a support-vector machine with an RBF kernel (``gamma="scale"``, ``C = 1 /
+  alpha``): ``SVC`` for emotion (one-vs-one) and for a 0/1 enthusiasm target, scoring a
+  take by its signed distance to the boundary; ``SVR`` for graded scores. The kernel
+  lets it use feature interactions a linear model cannot, at the cost of a few seconds.
 * ``mlp``: seed 2's fully connected net: batch norm, 3 x Dense(256, relu), dropout 0.4.
 * ``lstm`` / ``gru``: seed 2's recurrent nets, 3 x 256 units over the feature vector as a
   sequence of ONE step of 386 values (seed 2 reshapes to ``(1, 386)``), so they are gated
@@ -21,7 +25,7 @@ Models (``functionals_model.model``; handcrafted_model fits ``ridge``):
 * ``conv1d``: seed 2's 1-D CNN over the 386 values as a sequence of 386 x 1, scaled down for
   CPUs: Conv1D(64 filters, kernel 32) instead of (256, 128), max-pool 2, dropout 0.4.
 
-For ``ridge`` and ``logistic``, ``alpha_grid`` (``functionals_model.alpha_grid``) lets each
+For ``ridge``, ``logistic`` and ``svm``, ``alpha_grid`` (``functionals_model.alpha_grid``) lets each
 fold choose ``alpha`` on its validation clips (the task's headline metric; ties go to the
 stronger penalty), never on its test clips; the chosen values are recorded per fold.
 
@@ -42,13 +46,14 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC, SVR
 
 from singaffect import corpus, enrolment, evaluation, feature_table, metrics, splits, storage
 from singaffect.corpus import EMOTIONS
 from singaffect.errors import SingaffectError
 
-MODELS = ("ridge", "logistic", "mlp", "lstm", "gru", "conv1d")
-LINEAR_MODELS = ("ridge", "logistic")
+MODELS = ("ridge", "logistic", "svm", "mlp", "lstm", "gru", "conv1d")
+PENALISED_MODELS = ("ridge", "logistic", "svm")  # scikit-learn models with one penalty, alpha (or C = 1 / alpha)
 
 
 class FeatureModelError(SingaffectError, ValueError):
@@ -106,8 +111,12 @@ def _as_input(name: str, x: np.ndarray) -> np.ndarray:
     return x[:, None, :] if name in ("lstm", "gru") else x[:, :, None] if name == "conv1d" else x
 
 
-def _linear_fit(name: str, task: str, alpha: float, z: np.ndarray, y: np.ndarray) -> Any:
-    """A ridge / logistic model with penalty ``alpha`` fitted on ``z`` -> ``y``."""
+def _penalised_fit(name: str, task: str, alpha: float, z: np.ndarray, y: np.ndarray) -> Any:
+    """A ridge / logistic / SVM model with penalty ``alpha`` fitted on ``z`` -> ``y``."""
+    if name == "svm":
+        if task == "enthusiasm" and not metrics.is_binary(y):
+            return SVR(C=1.0 / alpha).fit(z, y)
+        return SVC(C=1.0 / alpha).fit(z, y)
     if task == "emotion" or name == "logistic":
         if task == "enthusiasm" and not metrics.is_binary(y):
             raise FeatureModelError("params key functionals_model.model: logistic needs a 0/1 enthusiasm target "
@@ -116,11 +125,14 @@ def _linear_fit(name: str, task: str, alpha: float, z: np.ndarray, y: np.ndarray
     return Ridge(alpha=alpha).fit(z, y)
 
 
-def _linear_scores(model: Any, task: str, z: np.ndarray) -> np.ndarray:
-    """Class indices (emotion), the probability of the positive class (logistic) or the regression score."""
+def _penalised_scores(model: Any, task: str, z: np.ndarray) -> np.ndarray:
+    """Class indices (emotion), the probability of the positive class (logistic), the SVM's signed
+    distance (binary SVC) or the regression score."""
     if task == "emotion":
         return model.predict(z)
-    return model.predict_proba(z)[:, 1] if isinstance(model, LogisticRegression) else model.predict(z)
+    if isinstance(model, LogisticRegression):
+        return model.predict_proba(z)[:, 1]
+    return model.decision_function(z) if isinstance(model, SVC) else model.predict(z)
 
 
 def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.ndarray,
@@ -128,7 +140,7 @@ def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.nd
                 ) -> tuple[np.ndarray, np.ndarray, float | None]:
     """Fit ``name`` on the train rows of ``sides``; predictions for the val and test rows, and the alpha used.
 
-    ``alpha`` is the L2 strength of ``ridge`` / ``logistic`` (logistic regression: ``C = 1 /
+    ``alpha`` is the penalty of ``ridge`` / ``logistic`` / ``svm`` (the latter two: ``C = 1 /
     alpha``); several values are tried and the one with the best validation headline is
     kept (Keras models: ``None``). Keras models need ``keras_fit``. Validation predictions
     are out of sample for every model (Keras models also stop early on them). Emotion
@@ -137,20 +149,20 @@ def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.nd
     train, val, test = (np.flatnonzero(sides == side) for side in splits.SIDES)
     prep = preprocessor().fit(x[train])
     z = prep.transform(x)
-    if name in LINEAR_MODELS:
+    if name in PENALISED_MODELS:
         alphas = sorted({float(a) for a in np.atleast_1d(alpha)}, reverse=True)  # strongest penalty first
         if not alphas or min(alphas) <= 0:
             raise FeatureModelError(f"params key functionals_model.alpha_grid: penalties must be positive, got {alphas}")
         headline = metrics.headline_for(task, y[val])[1]
         best = None
         for value in alphas:
-            model = _linear_fit(name, task, value, z[train], y[train])
-            val_pred = _linear_scores(model, task, z[val])
+            model = _penalised_fit(name, task, value, z[train], y[train])
+            val_pred = _penalised_scores(model, task, z[val])
             score = float(headline(y[val], val_pred)) if len(alphas) > 1 else 0.0
             if best is None or score > best[0]:  # ties keep the stronger penalty
                 best = (score, value, model, val_pred)
         _, value, model, val_pred = best
-        return val_pred, _linear_scores(model, task, z[test]), value
+        return val_pred, _penalised_scores(model, task, z[test]), value
     if keras_fit is None:
         raise FeatureModelError(f"params key functionals_model.model: {name!r} is a Keras model and needs its fit settings")
     import keras
@@ -183,7 +195,7 @@ class Outcome:
     predictions: np.ndarray
     decisions: np.ndarray | None = None
     floor: np.ndarray | None = None
-    alphas: list[float | None] | None = None  # the penalty each fold used (ridge / logistic)
+    alphas: list[float | None] | None = None  # the penalty each fold used (ridge / logistic / svm)
 
 
 def run(name: str, task: str, x: np.ndarray, y: np.ndarray, folds: Sequence[splits.Split],
@@ -243,12 +255,12 @@ def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]]
     ``folds[i].sides`` follow ``manifest`` (one original recording per row), as
     ``split_files.read_clip_splits`` gives them. ``singer`` standardises every clip by its
     singer's enrolment set first (``enrolment.normalise``), whatever its side. A non-empty
-    ``alpha_grid`` replaces ``alpha`` for ridge / logistic: each fold picks one on validation.
+    ``alpha_grid`` replaces ``alpha`` for ridge / logistic / svm: each fold picks one on validation.
     """
     x, _ = feature_table.read_table(features_path, [r["clip_id"] for r in manifest])
     x = enrolment.normalise(x, manifest, singer)
     y = corpus.targets_for_task(manifest, task)
-    grid = name in LINEAR_MODELS and len(alpha_grid) > 0
+    grid = name in PENALISED_MODELS and len(alpha_grid) > 0
     outcome = run(name, task, x, y, folds, list(alpha_grid) if grid else alpha, keras_fit,
                   [r["emotion"] for r in manifest])
     result = summary(task, y, outcome, folds, manifest,

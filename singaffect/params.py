@@ -136,7 +136,7 @@ SCHEMA: dict[str, Any] = {
         "vibrato_max_hz": Spec(float, 0.1, 50.0),
     },
     "functionals_model": {
-        "model": Spec(str, choices=("ridge", "logistic", "mlp", "lstm", "gru", "conv1d")),
+        "model": Spec(str, choices=("ridge", "logistic", "svm", "mlp", "lstm", "gru", "conv1d")),
         "alpha": Spec(float, 1e-9, 1e9),
         "alpha_grid": Spec(list, item=(int, float)),
         "epochs": Spec(int, 1, 10000),
@@ -147,6 +147,7 @@ SCHEMA: dict[str, Any] = {
         "enrolment": Spec(str, choices=("none", "other_statement", "other_takes")),
         "enrolment_takes": Spec(int, 0, 100000),
         "enrolment_emotions": Spec(list, item=str),
+        "enrolment_scale": Spec(str, choices=("standardise", "centre")),
     },
     "handcrafted_model": {"alpha": Spec(float, 1e-9, 1e9)},
 }

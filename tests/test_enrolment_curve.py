@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import json
 
-from singaffect import cli, enrolment_curve
+from singaffect import cli, enrolment_curve, results
 
 
-def row(path, label, takes, value, mode="other_takes", emotions=None, runs=1):
+def row(path, label, takes, value, mode="other_takes", emotions=None, runs=1, scale=None):
     metrics = {"task": "emotion", "model": "ridge", "features": "functionals", "strategy": "actor_folds",
                "leaky": False, "protocol": "cv", "n_test": 10,
                "headline": {"metric": "accuracy", "value": value, "ci95": [value - 0.02, value + 0.03]}}
     if takes != 0:
         metrics["enrolment"] = {"mode": mode, **({"takes": takes} if mode == "other_takes" else {}),
-                                **({"emotions": emotions} if emotions else {})}
+                                **({"emotions": emotions} if emotions else {}),
+                                **({"scale": scale} if scale else {})}
     run = {"commit": "0" * 40, "command": "dvc exp run", "source": "metrics/cv/classic.json", "metrics": metrics}
     path.write_text(json.dumps({"label": label, "runs": [run] * runs}))
 
@@ -40,3 +41,18 @@ def test_no_drawn_takes_no_curve(tmp_path):
     row(tmp_path / "001_a.json", "none", 0, 0.70)
     enrolment_curve.write(tmp_path)
     assert "No rows with drawn enrolment takes" in (tmp_path / "enrolment_curve.md").read_text()
+
+
+def test_centred_sets_get_their_own_curve_starting_from_the_same_unenrolled_row(tmp_path):
+    row(tmp_path / "001_a.json", "none", 0, 0.70)
+    row(tmp_path / "002_b.json", "two standardised", 2, 0.40)
+    row(tmp_path / "003_c.json", "two centred", 2, 0.78, scale="centre")
+    row(tmp_path / "004_d.json", "all centred", "all", 0.86, scale="centre")
+    found = enrolment_curve.curves(results.load(tmp_path))
+    key = ("emotion", "ridge", "functionals", "actor_folds")
+    assert [p.label for p in found[(*key, "standardise")]] == ["none", "two standardised"]
+    assert [p.label for p in found[(*key, "centre")]] == ["none", "two centred", "all centred"]
+    enrolment_curve.write(tmp_path)
+    table = (tmp_path / "enrolment_curve.md").read_text()
+    assert "enrolment centred" in table and "enrolment standardised" in table
+    assert table.count("| 0 | 0.700 |") == 2
