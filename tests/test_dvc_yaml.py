@@ -107,3 +107,11 @@ def test_each_stage_is_named_like_its_script() -> None:
         for name, stage in yaml.safe_load((ROOT / pipeline).read_text())["stages"].items():
             script = re.search(r"python -m stages\.(\w+)", stage.get("do", stage)["cmd"]).group(1)
             assert script == exceptions.get(name, name), f"{pipeline}: stage {name} runs stages/{script}.py"
+
+
+def test_dvc_parses_yaml_with_the_c_parser() -> None:
+    """requirements.txt pins ruamel.yaml.clib: DVC's safe loader then parses dvc.yaml, dvc.lock and params
+    with libyaml's C parser instead of pure Python on every command (the no-op ``dvc repro`` cost)."""
+    from ruamel.yaml import YAML
+
+    assert YAML(typ="safe").Parser.__module__.startswith("ruamel.yaml.clib")
