@@ -19,4 +19,3 @@ def test_importing_the_library_then_keras_prints_no_tensorflow_info_lines() -> N
     noisy = [line for line in done.stderr.splitlines() if line.startswith(("I0000", "WARNING: All log messages"))
              or "cpu_feature_guard" in line]
     assert noisy == [], noisy
-
