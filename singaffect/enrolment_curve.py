@@ -63,9 +63,20 @@ def curves(entries: list[dict[str, Any]]) -> dict[Key, list[Point]]:
             without.setdefault(base, []).append(point)
         else:
             groups.setdefault((*base, metrics["enrolment"].get("scale", "standardise")), []).append(point)
-    return {key: sorted(points + without.get(key[:4], []), key=lambda p: _order(p.takes))
+    return {key: sorted(points + _starts(without.get(key[:4], []), points, key[0]), key=lambda p: _order(p.takes))
             for key, points in sorted(groups.items())
             if any(isinstance(p.takes, int) and p.takes > 0 for p in points)}
+
+
+def _starts(candidates: list[Point], enrolled: list[Point], task: str) -> list[Point]:
+    """The unenrolled rows that start a curve: metrics do not record how the features were
+    extracted (e.g. ``functionals.mel_scale``), so when several rows qualify, keep those whose
+    label, up to the task, begins the label of an enrolled row on the curve."""
+    if len(candidates) < 2:
+        return candidates
+    stem = lambda label: label.split(f", {task}")[0]  # noqa: E731
+    matching = [c for c in candidates if any(p.label.startswith(stem(c.label)) for p in enrolled)]
+    return matching or candidates
 
 
 def markdown(found: dict[Key, list[Point]], metric_of: dict[str, str]) -> str:

@@ -56,3 +56,11 @@ def test_centred_sets_get_their_own_curve_starting_from_the_same_unenrolled_row(
     table = (tmp_path / "enrolment_curve.md").read_text()
     assert "enrolment centred" in table and "enrolment standardised" in table
     assert table.count("| 0 | 0.700 |") == 2
+
+
+def test_of_several_unenrolled_rows_the_one_whose_label_the_enrolled_rows_extend_starts_the_curve(tmp_path):
+    row(tmp_path / "001_a.json", "SVM on dB features, emotion, 5 actor folds", 0, 0.75)
+    row(tmp_path / "002_b.json", "SVM on power features, emotion, 5 actor folds", 0, 0.73)
+    row(tmp_path / "003_c.json", "SVM on dB features + singer enrolment (4 other takes), emotion, 5 actor folds", 4, 0.80)
+    (points,) = enrolment_curve.curves(results.load(tmp_path)).values()
+    assert [p.value for p in points] == [0.75, 0.80]
