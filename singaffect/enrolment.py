@@ -20,6 +20,12 @@ with those emotions, as when a singer is asked for a few neutral takes: an unbal
 where an actor's whole balanced repertoire would flatter enrolment. Only the emotions of
 the enrolment takes are read, to choose them, never the scored clip's.
 
+``functionals_model.enrolment_statements`` (a list of song numbers or names; empty: any)
+restricts either set to takes of those statements (songs). Cross-song protocols use it to
+enrol from the training song only, as a singer who enrols with a known song and is then
+scored on a new one: no take of the test song enters any clip's set, a training clip's
+included (``other_takes`` with ``[1]`` on ``split.train_statement: 1``).
+
 ``functionals_model.enrolment_scale`` says what is removed: ``standardise`` subtracts the
 set's mean and divides by its standard deviation; ``centre`` only subtracts the mean. A
 few takes estimate a mean far better than a spread, so small sets may do better centred
@@ -54,6 +60,7 @@ class Enrolment:
     seed: int = 0
     emotions: tuple[str, ...] = ()  # enrol only takes sung with these emotions (empty: any)
     scale: str = "standardise"  # standardise (mean and sd of the set) | centre (its mean only)
+    statements: tuple[str, ...] = ()  # enrol only takes of these statements / songs (empty: any)
 
     def describe(self) -> dict[str, object]:
         """What ``metrics/functionals_model.json`` records of the enrolment (the scale only when centred)."""
@@ -62,6 +69,8 @@ class Enrolment:
             described["takes"] = self.takes or "all"
         if self.emotions:
             described["emotions"] = list(self.emotions)
+        if self.statements:
+            described["statements"] = sorted(speaker_key(s) for s in self.statements)
         if self.scale != "standardise":
             described["scale"] = self.scale
         return described
@@ -79,10 +88,19 @@ def enrolment_sets(manifest: Sequence[dict[str, str]], enrolment: Enrolment) -> 
         if unknown:
             raise EnrolmentError(f"params key functionals_model.enrolment_emotions: no clip is sung with {unknown} "
                                  f"(emotions: {sorted(known) or 'none, the corpus has scores only'})")
+    songs = {speaker_key(s) for s in enrolment.statements}
+    if songs:
+        present = {speaker_key(row["statement"]) for row in manifest}
+        if songs - present:
+            raise EnrolmentError(f"params key functionals_model.enrolment_statements: no clip has statement/song "
+                                 f"{', '.join(sorted(songs - present))} (songs: {', '.join(sorted(present))})")
     by_speaker: dict[str, list[int]] = {}
     for i, row in enumerate(manifest):
-        if not enrolment.emotions or row.get("emotion") in enrolment.emotions:
-            by_speaker.setdefault(speaker_key(row["speaker"]), []).append(i)
+        if enrolment.emotions and row.get("emotion") not in enrolment.emotions:
+            continue
+        if songs and speaker_key(row["statement"]) not in songs:
+            continue
+        by_speaker.setdefault(speaker_key(row["speaker"]), []).append(i)
     sets = []
     for row in manifest:
         same_singer = by_speaker.get(speaker_key(row["speaker"]), [])

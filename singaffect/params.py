@@ -148,6 +148,7 @@ SCHEMA: dict[str, Any] = {
         "enrolment_takes": Spec(int, 0, 100000),
         "enrolment_emotions": Spec(list, item=str),
         "enrolment_scale": Spec(str, choices=("standardise", "centre")),
+        "enrolment_statements": Spec(list, item=(int, str)),
     },
     "handcrafted_model": {"alpha": Spec(float, 1e-9, 1e9)},
 }

@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     manifest = corpus.read_manifest(args.manifest)
     folds = split_files.read_clip_splits(args.split, [row["clip_id"] for row in manifest])
     singer = enrolment.Enrolment(cfg["enrolment"], cfg["enrolment_takes"], cfg["seed"],
-                                 tuple(cfg["enrolment_emotions"]), cfg["enrolment_scale"])
+                                 tuple(cfg["enrolment_emotions"]), cfg["enrolment_scale"],
+                                 tuple(str(s) for s in cfg["enrolment_statements"]))
     keras_fit = feature_models.KerasFit(cfg["epochs"], cfg["batch_size"], cfg["learning_rate"], cfg["patience"],
                                         cfg["seed"])
     result, predictions = feature_models.evaluate_table(args.features, manifest, task, folds, cfg["model"],

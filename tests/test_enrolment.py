@@ -135,3 +135,33 @@ def test_centre_scale_removes_the_set_mean_only():
     with pytest.raises(enrolment.EnrolmentError, match="functionals_model.enrolment_scale.*'zscore'"):
         enrolment.normalise(x, manifest, Enrolment("other_takes", scale="zscore"))
     assert PARAMS["functionals_model"]["enrolment_scale"] in enrolment.SCALES
+
+
+def test_enrolment_from_the_training_song_only_never_reads_the_test_song():
+    """Cross-song: with ``enrolment_statements`` = the training song, no clip (a training clip included)
+    is normalised by a take of the test song, and a test clip gets every take of its singer's training song."""
+    manifest, x = singers_manifest(actors=range(1, 4))
+    split = splits.make_folds(splits.rows_from_manifest(manifest), splits.Settings(**split_params(
+        strategy="cross_song_same_singers", train_statement=1, final_check_speakers=[])))[0]
+    test_rows = set(split.rows("test").tolist())
+    assert test_rows and all(manifest[i]["statement"] == "02" for i in test_rows)
+    singer = Enrolment("other_takes", 0, statements=("1",))  # "1" names song "01", as split.train_statement does
+    sets = enrolment.enrolment_sets(manifest, singer)
+    for i, (row, members) in enumerate(zip(manifest, sets)):
+        assert not test_rows & set(members.tolist())
+        assert {manifest[j]["statement"] for j in members} == {"01"}
+        assert {manifest[j]["speaker"] for j in members} == {row["speaker"]}
+        assert row["group"] not in {manifest[j]["group"] for j in members}
+        assert len(members) == (24 if i in test_rows else 22)  # the whole training song, less the line's two takes
+    # without the restriction the training clips would be enrolled by test-song takes
+    unrestricted = enrolment.enrolment_sets(manifest, Enrolment("other_takes", 0))
+    assert any(test_rows & set(m.tolist()) for i, m in enumerate(unrestricted) if i not in test_rows)
+    assert singer.describe() == {"mode": "other_takes", "takes": "all", "statements": ["1"]}
+    normalised = enrolment.normalise(x, manifest, singer)
+    changed = x.copy()
+    changed[sorted(test_rows)] += 100.0  # test-song audio moves: no training clip may notice
+    train_rows = split.rows("train")
+    assert np.array_equal(enrolment.normalise(changed, manifest, singer)[train_rows], normalised[train_rows])
+    with pytest.raises(enrolment.EnrolmentError, match="functionals_model.enrolment_statements: no clip has "
+                                                       "statement/song 3"):
+        enrolment.enrolment_sets(manifest, Enrolment("other_takes", statements=("03",)))
