@@ -27,7 +27,7 @@ RESULTS_HELP = """Record experiment metrics in results/, check them against git,
   singaffect results            # rewrite the table in README.md from results/
   singaffect results --check    # exit 1 on a registry problem or an out-of-date README table
   singaffect results --rerun LABEL [--run N] [--tolerance T]   # re-run one run, compare
-  singaffect results --compare LABEL_A LABEL_B [--run-a N] [--run-b N]   # paired CI
+  singaffect results --compare LABEL_A LABEL_B [--run-a N] [--run-b N] [--lever NAME]   # paired CI
 
 --add reads --metrics (default metrics/eval.json; metrics/functionals_model.json or
 metrics/handcrafted_model.json for the feature models; a path from the repository root) as committed in --rev (default
@@ -46,7 +46,8 @@ runs the command and prints each recorded value beside the rerun's; exit 0 when 
 --compare pairs two rows' per-clip predictions (read at their commits), averages each side's
 headline metric over its runs (seeds) and stores the difference with its paired
 cluster-bootstrap interval in results/comparisons/; the README says "A beats B" only where
-that interval excludes 0 and each side averages at least 3 seeds.
+that interval excludes 0 and each side averages at least 3 seeds. --lever NAME says what row A
+changes from row B; those comparisons also make the README's ablation table.
 """
 
 
@@ -105,6 +106,7 @@ def parser() -> argparse.ArgumentParser:
                         help="with --compare: only this run of LABEL_B (default: the mean over all its runs)")
     results.add_argument("--resamples", type=int, default=1000, help="with --compare: bootstrap resamples")
     results.add_argument("--seed", type=int, default=0, help="with --compare: bootstrap seed")
+    results.add_argument("--lever", help="with --compare: what LABEL_A changes from LABEL_B (fills the ablation table)")
     results.add_argument("--results", type=Path, default=Path("results"), help="registry folder")
     results.add_argument("--readme", type=Path, default=Path("README.md"))
     results.add_argument("--repo", type=Path, help="git repository the runs cite (default: the one holding --results)")
@@ -153,7 +155,7 @@ def results_command(args: argparse.Namespace) -> int:
         print(f"recorded {args.metrics} of {args.rev or 'HEAD'} as '{args.add}' in {path}")
     if args.compare is not None:
         path = results.compare(args.results, *args.compare, repo=args.repo, run_a=args.run_a, run_b=args.run_b,
-                               n_resamples=args.resamples, seed=args.seed)
+                               n_resamples=args.resamples, seed=args.seed, lever=args.lever)
         print(f"compared '{args.compare[0]}' with '{args.compare[1]}': {path}")
     current = args.readme.read_text() if args.readme.is_file() else "# singaffect\n"
     if args.check:

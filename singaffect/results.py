@@ -519,7 +519,7 @@ def _seed_mean(metric: Callable[[Any, Any], float]) -> Callable[[Any, Any], floa
 
 
 def compare(results_dir: Path, label_a: str, label_b: str, repo: Path | None = None, run_a: int | None = None,
-            run_b: int | None = None, n_resamples: int = 1000, seed: int = 0) -> Path:
+            run_b: int | None = None, n_resamples: int = 1000, seed: int = 0, lever: str | None = None) -> Path:
     """Paired comparison of two rows on their common test clips -> ``results/comparisons/<a>__vs__<b>.json``.
 
     Reads the per-clip predictions of every run of each row (or only run ``run_a`` /
@@ -530,6 +530,9 @@ def compare(results_dir: Path, label_a: str, label_b: str, repo: Path | None = N
     is ``metrics.paired_difference_ci``: the same cluster resamples (speakers or recording
     groups, as the rows' headline intervals used) applied to every run of both sides. All
     runs must have been tested on the same clips with the same true values.
+
+    ``lever`` names what row A adds to row B (e.g. "singer enrolment (all other takes)"): such
+    comparisons also fill the README's ablation table (``ablation_table``).
     """
     import numpy as np
 
@@ -537,6 +540,8 @@ def compare(results_dir: Path, label_a: str, label_b: str, repo: Path | None = N
 
     results_dir = Path(results_dir)
     repo = Path(repo) if repo is not None else repo_root(results_dir)
+    if lever is not None and not lever.strip():
+        raise ResultsError("--lever needs a name (what row A changes from row B)")
     entries = load(results_dir)
     entry_a, entry_b = find(entries, label_a), find(entries, label_b)
     numbers = {"a": [run_a] if run_a else list(range(1, len(entry_a["runs"]) + 1)),
@@ -604,6 +609,7 @@ def compare(results_dir: Path, label_a: str, label_b: str, repo: Path | None = N
         "commits": {side: [run["commit"] for run in runs[side]] for side in sides},
         "predictions": {side: sorted({source for source, _ in read[side]}) for side in sides},
         "n_resamples": n_resamples, "seed": seed,
+        **({"lever": lever.strip()} if lever is not None else {}),
     }
     folder = results_dir / COMPARISONS
     folder.mkdir(parents=True, exist_ok=True)
@@ -676,12 +682,45 @@ def _distinct(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def _runs_a_side(comparison: dict[str, Any]) -> dict[str, int]:
+    return {side: len(_as_list(comparison.get("runs", {}).get(side, [1]))) for side in ("a", "b")}
+
+
+def verdict(comparison: dict[str, Any]) -> str:
+    """``helps`` / ``hurts`` (row A against row B) only when the paired interval excludes 0 and each side
+    averages ``MIN_RUNS_FOR_CLAIM`` runs; ``not distinguishable``; or ``no claim yet`` (too few runs)."""
+    low, high = comparison["ci95"]
+    if comparison["difference"] is None or low is None or high is None or not comparison["excludes_zero"]:
+        return "not distinguishable"
+    if min(_runs_a_side(comparison).values()) < MIN_RUNS_FOR_CLAIM:
+        return f"no claim yet (fewer than {MIN_RUNS_FOR_CLAIM} runs a side)"
+    return "helps" if comparison["difference"] > 0 else "hurts"
+
+
+def ablation_table(comparisons: list[dict[str, Any]]) -> str:
+    """One row per comparison that names a ``lever``: the lever, the row it changes, the paired change of
+    the headline with its interval, the runs behind it and the verdict; empty without any."""
+    levered = sorted((c for c in comparisons if c.get("lever")), key=lambda c: (c["lever"].lower(), c["b"]))
+    if not levered:
+        return ""
+    lines = ["| lever | added to | change (95 % CI, paired) | clustered by | runs a side | verdict |",
+             "|---|---|---|---|---|---|"]
+    for c in levered:
+        runs = _runs_a_side(c)
+        change = (f"{c['difference']:+.3f} {c['metric']} ({_interval(c['ci95'])})" if c["difference"] is not None
+                  else f"{c['metric']} undefined")
+        cells = [c["lever"], c["b"], change, f"{c['clusters_by']} ({c['n_clusters']})",
+                 f"{runs['a']} / {runs['b']}", verdict(c)]
+        lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
+    return "\n".join(lines)
+
+
 def comparison_sentence(comparison: dict[str, Any]) -> str:
     """One generated sentence: "A beats B: ..." only when the paired interval excludes 0 and each
     side averages ``MIN_RUNS_FOR_CLAIM`` runs (seeds); otherwise "not distinguishable" or no claim."""
     a, b, difference = comparison["a"], comparison["b"], comparison["difference"]
     low, high = comparison["ci95"]
-    runs = {side: len(_as_list(comparison.get("runs", {}).get(side, [1]))) for side in ("a", "b")}
+    runs = _runs_a_side(comparison)
     defined = difference is not None and low is not None and high is not None
     if defined and comparison["excludes_zero"] and difference < 0:  # say it the positive way round
         a, b, difference, low, high = b, a, -difference, -high, -low
@@ -734,6 +773,11 @@ def render(entries: list[dict[str, Any]], comparisons: list[dict[str, Any]] | No
         text += ("\n\nPaired comparisons (same test clips, `singaffect results --compare A B`; "
                  f"\"beats\" needs the interval to exclude 0 and {MIN_RUNS_FOR_CLAIM} seeds a side):\n\n"
                  + "\n".join(sentences))
+        ablation = ablation_table(comparisons)
+        if ablation:
+            text += ("\n\nAblation (each lever against the row it was added to; `singaffect results --compare A B "
+                     "--lever NAME`; \"helps\" needs the interval to exclude 0 and "
+                     f"{MIN_RUNS_FOR_CLAIM} seeds a side):\n\n" + ablation)
     return text
 
 

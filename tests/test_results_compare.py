@@ -213,3 +213,26 @@ def test_comparison_file_names_stay_within_the_file_system_limit():
     long_ab, long_ba = results.comparison_file_name(a, b), results.comparison_file_name(b, a)
     assert len(long_ab.encode()) <= 255 and long_ab.endswith(".json") and "__vs__" in long_ab
     assert long_ab != long_ba  # the order of the pair is kept, and the hash tells long pairs apart
+
+
+def test_a_named_lever_fills_the_ablation_table_with_its_verdict(repo, calls, capsys):
+    """``--lever`` stores what A adds to B; the README's ablation table lists it with the paired change,
+    and says "helps" only with the interval clear of 0 and 3 runs a side."""
+    record_pair(repo, emotion_rows(10), emotion_rows(2), metrics(strategy="speaker"), metrics(strategy="speaker"))
+    assert run(repo, "--compare", "CNN", "MLP", "--lever", "a convolutional trunk") == 0
+    stored = json.loads((repo / "results/comparisons/cnn__vs__mlp.json").read_text())
+    assert stored["lever"] == "a convolutional trunk" and stored["excludes_zero"]
+    text = (repo / "README.md").read_text()
+    (line,) = [row for row in text.splitlines() if row.startswith("| a convolutional trunk |")]
+    cells = [cell.strip() for cell in line.strip("|").split("|")]
+    assert cells[1] == "MLP" and cells[2].startswith(f"+{stored['difference']:.3f} accuracy (")
+    assert cells[4] == "1 / 1" and cells[5] == "no claim yet (fewer than 3 runs a side)"
+    assert run(repo, "--check") == 0
+    # the verdict follows the interval and the runs, both ways round
+    three = {**stored, "runs": {"a": [1, 2, 3], "b": [1, 2, 3]}}
+    assert results.verdict(three) == "helps"
+    assert results.verdict({**three, "difference": -0.1, "ci95": [-0.2, -0.05]}) == "hurts"
+    assert results.verdict({**three, "excludes_zero": False, "ci95": [-0.01, 0.2]}) == "not distinguishable"
+    assert results.ablation_table([{**three, "lever": ""}]) == ""  # no lever, no ablation row
+    assert run(repo, "--compare", "CNN", "MLP", "--lever", "  ") == 1
+    assert "--lever needs a name" in capsys.readouterr().err
