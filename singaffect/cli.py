@@ -1,6 +1,7 @@
 """The ``singaffect`` command: score takes, keep the results registry, expand presets.
 
   singaffect predict take.wav [--model M] [--json] [--hop S] [--plot PNG]
+  singaffect predict take.wav --model models/functionals_model.h5 [--enrol FOLDER] [--json]
   singaffect results [--add LABEL --rev COMMIT --command "..." | --check | --rerun LABEL | --compare A B]
   singaffect preset NAME        # -S key=value arguments for dvc exp run
   singaffect params-doc [--check]   # docs/params.md from params.yaml and the schema
@@ -69,10 +70,16 @@ def parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict", help="score one take (any length, rate and channel count)",
         description="Score a take in windows of the model's pad length (pad.seconds). A take longer "
-                    "than one window is scored in sliding windows; the table ends with the mean.")
+                    "than one window is scored in sliding windows; the table ends with the mean. With the "
+                    "feature model (--model models/functionals_model.h5) the whole take gets one score; a "
+                    "feature model trained with singer enrolment needs --enrol.")
     predict.add_argument("audio", help="audio file soundfile can read (wav, flac, ogg, aiff, ...)")
     predict.add_argument("--model", default="models/model.keras",
-                         help="trained model; preprocessing.json must sit beside it (default: %(default)s)")
+                         help="trained model: the CNN (preprocessing.json beside it) or the feature model "
+                              "models/functionals_model.h5 (default: %(default)s)")
+    predict.add_argument("--enrol", default=None, metavar="FOLDER",
+                         help="feature model trained with singer enrolment: a folder of a few takes by the same "
+                              "singer (the scored take is left out of it)")
     predict.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     predict.add_argument("--hop", type=_seconds, default=None, metavar="SECONDS",
                          help="step between windows (default: half a window)")
@@ -128,8 +135,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def predict_command(args: argparse.Namespace) -> None:
-    from singaffect import predict
+    from singaffect import feature_model_file, predict
 
+    if feature_model_file.is_feature_model(args.model):
+        if args.hop is not None or args.plot:
+            raise predict.PredictError("--hop and --plot apply to the CNN's windows; the feature model scores "
+                                       "the whole take")
+        scored = predict.score_with_features(args.audio, args.model, args.enrol)
+        print(json.dumps(scored, indent=2) if args.json else predict.format_feature_result(scored))
+        return
+    if args.enrol is not None:
+        raise predict.PredictError(f"--enrol: {args.model} is the CNN, which has no singer enrolment yet; "
+                                   "enrolment applies to the feature model (--model models/functionals_model.h5)")
     result = predict.predict_file(args.audio, args.model, args.hop)
     if args.plot:
         from singaffect import plots

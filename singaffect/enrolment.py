@@ -127,16 +127,24 @@ def normalise(x: np.ndarray, manifest: Sequence[dict[str, str]], enrolment: Enro
         return x
     out = np.array(x, dtype=np.float64, copy=True)
     for i, members in enumerate(enrolment_sets(manifest, enrolment)):
-        if not len(members):
-            continue
-        rows = x[members].astype(np.float64)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: left as they are below
-            mean = np.nanmean(rows, axis=0)
-            spread = len(members) > 1 and enrolment.scale == "standardise"
-            std = np.nanstd(rows, axis=0) if spread else np.ones(x.shape[1])
-        mean = np.where(np.isfinite(mean), mean, 0.0)
-        std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
-        out[i] = (out[i] - mean) / std
+        if len(members):
+            out[i] = scale_by_set(out[i], x[members], enrolment.scale)
     return out.astype(x.dtype)
+
+
+def scale_by_set(row: np.ndarray, enrolled: np.ndarray, scale: str) -> np.ndarray:
+    """``row`` (float64) less the mean of ``enrolled`` (one row per enrolment take), divided by their sd for
+    ``standardise`` with two takes or more; what training, evaluation and ``predict --enrol`` all apply."""
+    if scale not in SCALES:
+        raise EnrolmentError(f"params key functionals_model.enrolment_scale: unknown scale {scale!r} "
+                             f"(choose from {list(SCALES)})")
+    rows = np.asarray(enrolled, dtype=np.float64)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: left as they are below
+        mean = np.nanmean(rows, axis=0)
+        spread = len(rows) > 1 and scale == "standardise"
+        std = np.nanstd(rows, axis=0) if spread else np.ones(rows.shape[1])
+    mean = np.where(np.isfinite(mean), mean, 0.0)
+    std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
+    return (np.asarray(row, dtype=np.float64) - mean) / std
 

@@ -125,6 +125,17 @@ def _penalised_fit(name: str, task: str, alpha: float, z: np.ndarray, y: np.ndar
     return Ridge(alpha=alpha).fit(z, y)
 
 
+def fit_penalised(name: str, task: str, alpha: float, x_train: np.ndarray, y_train: np.ndarray) -> tuple[Pipeline, Any]:
+    """The preprocessor and the ridge / logistic / SVM model fitted on training rows, as ``fit_predict`` fits them."""
+    prep = preprocessor().fit(x_train)
+    return prep, _penalised_fit(name, task, alpha, prep.transform(x_train), y_train)
+
+
+def penalised_scores(prep: Pipeline, model: Any, task: str, x: np.ndarray) -> np.ndarray:
+    """Scores of ``x`` from ``fit_penalised``'s pair (class indices for emotion)."""
+    return _penalised_scores(model, task, prep.transform(x))
+
+
 def _penalised_scores(model: Any, task: str, z: np.ndarray) -> np.ndarray:
     """Class indices (emotion), the probability of the positive class (logistic), the SVM's signed
     distance (binary SVC) or the regression score."""

@@ -48,11 +48,16 @@ def write_table(handle: h5py.File, names: Sequence[str], clip_ids: Sequence[str]
     out = storage.create_rows(handle, "features", len(clip_ids), (len(names),), "float32", rows_per_chunk=256)
     bad = 0
     for start, stop, rows in blocks:
-        rows = np.asarray(rows, dtype=np.float32)
-        finite = np.isfinite(rows)
-        bad += int((~finite).sum())
-        out[start:stop] = np.where(finite, rows, np.nan)
+        bad += int((~np.isfinite(np.asarray(rows, dtype=np.float32))).sum())
+        out[start:stop] = stored_rows(rows)
     return bad
+
+
+def stored_rows(rows: np.ndarray) -> np.ndarray:
+    """Feature rows as the table stores them (float32, non-finite values as NaN); ``predict`` scores
+    a take's features in this form too."""
+    rows = np.asarray(rows, dtype=np.float32)
+    return np.where(np.isfinite(rows), rows, np.float32(np.nan)).astype(np.float32)
 
 
 def compute_table(handle: h5py.File, extractor: Extractor, names: Sequence[str], audio_path: str | Path,

@@ -1,4 +1,4 @@
-"""Score a take of any length with a trained model, window by window.
+"""Score a take of any length with a trained model: the CNN window by window, or the feature model on the whole take.
 
 The model sees exactly what the pipeline fed it: the take is decoded by
 ``audio_io.load_mono`` at the training rate, cut into windows of ``pad_seconds``,
@@ -6,6 +6,13 @@ each made that long by ``pad.pad_or_trim`` and rounded through the dtype the
 padded audio was stored in, turned into log-mel by ``logmel.log_mel`` and rounded
 through the dtype mel.h5 stored. The model holds
 its own normalisation, so ``preprocessing.json`` beside it is all that travels along.
+
+The feature model (``models/functionals_model.h5``, ``feature_model_file``) scores the whole
+take from its functionals, computed as the pipeline computes them (``audio_io.load_mono``
+at the training rate, ``functionals.functionals``, stored as float32 with NaN for
+non-finite values). A model trained with singer enrolment reads the singer's takes in
+``--enrol FOLDER`` and scales the take by them exactly as training did
+(``enrolment.scale_by_set``); the scored take itself never enters its enrolment set.
 """
 from __future__ import annotations
 
@@ -16,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from singaffect import audio_io, calibration, logmel, pad, preprocessing, storage
+from singaffect import (audio_io, calibration, corpus, enrolment, feature_model_file, feature_models, feature_table,
+                        functionals, logmel, pad, preprocessing, storage)
 from singaffect.errors import SingaffectError
 
 WINDOWS_PER_BATCH = 32  # bounds memory on hour-long takes
@@ -194,3 +202,73 @@ def format_table(result: TakeScores) -> str:
     lines.append(f"{'mean':>17} {result.classes[int(np.argmax(mean))]:<{width}}"
                  + "".join(f" {p:{width}.3f}" for p in mean))
     return "\n".join([head, *lines])
+
+
+# --- the feature model: one score per take, optional singer enrolment ----------------------------
+
+def enrolment_files(folder: str | Path, scored: str | Path) -> list[Path]:
+    """The audio files under ``folder`` (sorted), less the scored take; a ``PredictError`` when none is left."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PredictError(f"--enrol {folder}: not a folder of the singer's takes")
+    scored_path = Path(scored).resolve()
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in corpus.AUDIO_SUFFIXES
+                   and p.resolve() != scored_path)
+    if not files:
+        raise PredictError(f"--enrol {folder}: no audio files ({', '.join(corpus.AUDIO_SUFFIXES)}) other than the "
+                           "scored take")
+    return files
+
+
+def score_with_features(audio_path: str | Path, model_path: str | Path,
+                        enrol_folder: str | Path | None = None) -> dict[str, Any]:
+    """Score the whole take at ``audio_path`` with the feature model at ``model_path`` (JSON-ready).
+
+    A model trained with singer enrolment needs ``enrol_folder`` (a few takes by the same
+    singer); one trained without refuses it, so a score always means what the metrics measured.
+    """
+    saved = feature_model_file.load(model_path)
+    trained_with = saved.enrolment.get("mode", "none")
+    if trained_with != "none" and enrol_folder is None:
+        raise PredictError(f"{model_path}: trained with singer enrolment ({trained_with}); pass --enrol FOLDER "
+                           "with a few takes by the same singer")
+    if trained_with == "none" and enrol_folder is not None:
+        raise PredictError(f"--enrol: {model_path} was trained without singer enrolment "
+                           "(functionals_model.enrolment: none)")
+    enrolled = enrolment_files(enrol_folder, audio_path) if enrol_folder is not None else []
+    settings = functionals.Settings(**saved.functionals)
+
+    def features_of(path: str | Path) -> np.ndarray:
+        samples = audio_io.load_mono(path, saved.sample_rate)
+        return feature_table.stored_rows(functionals.functionals(samples, saved.sample_rate, settings)[None, :])[0]
+
+    row = features_of(audio_path)
+    if enrolled:
+        row = enrolment.scale_by_set(row, np.stack([features_of(p) for p in enrolled]),
+                                     saved.enrolment.get("scale", "standardise"))
+    x = np.asarray(row, dtype=saved.x_train.dtype)[None, :]
+    prep, model = saved.fit()
+    score = feature_models.penalised_scores(prep, model, saved.task, x)[0]
+    result: dict[str, Any] = {"file": str(audio_path), "model": str(model_path), "feature_model": saved.model,
+                              "task": saved.task, "enrolment": {**saved.enrolment, "takes_given": len(enrolled)}}
+    if saved.task == "emotion":
+        result["emotion"] = corpus.EMOTIONS[int(score)]
+    else:
+        result["enthusiasm"] = round(float(score), 6)
+        if saved.threshold is not None:
+            result["threshold"] = round(float(saved.threshold), 6)
+            result["strong"] = bool(score >= saved.threshold)
+    return result
+
+
+def format_feature_result(result: dict[str, Any]) -> str:
+    """Two lines: the take and model, then the emotion or the enthusiasm score (and decision)."""
+    enrolled = result["enrolment"]["takes_given"]
+    head = (f"{result['file']}: {result['feature_model']} on functionals, task {result['task']}"
+            + (f", enrolled by {enrolled} take(s)" if enrolled else ""))
+    if result["task"] == "emotion":
+        return f"{head}\nemotion {result['emotion']}"
+    line = f"enthusiasm {result['enthusiasm']:.3f}"
+    if "strong" in result:
+        line += f" ({'strong' if result['strong'] else 'normal'}; threshold {result['threshold']:.3f})"
+    return f"{head}\n{line}"

@@ -1,5 +1,5 @@
 """functionals_model: seed 2's models on the functionals table, on the split stage's sides -> ``--metrics`` JSON
-and ``--predictions`` CSV.
+and ``--predictions`` CSV (and, on one split, ``--model-out``: the model ``singaffect predict`` uses).
 
 ``--split DIR [DIR ...]`` names the split stage's output folder(s): one split (the CNN's,
 in dvc.yaml), or every fold of the cross-validation (cv/dvc.yaml), pooled.
@@ -9,13 +9,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from singaffect import corpus, enrolment, evaluation, feature_models, params, split_files, stage
+from singaffect import corpus, enrolment, evaluation, feature_model_file, feature_models, params, split_files, stage
 
 
 def main(argv: list[str] | None = None) -> None:
     args = stage.arguments(__doc__, argv, features=Path, manifest=Path, split=[Path], metrics=Path,
-                           predictions=Path)
-    p = params.load(sections=["functionals_model", "train"])
+                           predictions=Path, model_out=None)
+    # the saved model also records how a take becomes features: decode rate and functionals params
+    p = params.load(sections=["functionals_model", "train", *(["functionals", "data"] if args.model_out else [])])
     cfg, task = p["functionals_model"], p["train"]["task"]
     manifest = corpus.read_manifest(args.manifest)
     folds = split_files.read_clip_splits(args.split, [row["clip_id"] for row in manifest])
@@ -26,7 +27,16 @@ def main(argv: list[str] | None = None) -> None:
                                         cfg["seed"])
     result, predictions = feature_models.evaluate_table(args.features, manifest, task, folds, cfg["model"],
                                                         cfg["alpha"], keras_fit, singer, cfg["alpha_grid"])
+    if args.model_out is not None:
+        if len(folds) != 1:
+            raise feature_models.FeatureModelError("--model-out needs one split (the default pipeline's), not a "
+                                                   f"cross-validation of {len(folds)} folds")
+        alpha = result["alpha_chosen"][0] if "alpha_chosen" in result else cfg["alpha"]
+        saved = feature_model_file.build(args.features, manifest, task, folds[0], cfg["model"], alpha, singer,
+                                         p["data"]["sample_rate"], p["functionals"])
     feature_models.write_outputs(args.metrics, args.predictions, result, predictions)
+    if args.model_out is not None:
+        feature_model_file.save(args.model_out, saved)
     stage.log.info("functionals_model: %s%s, %s %s = %.3f (95%% CI %s) on %d test clips, %s%s",
                    cfg["model"], "" if singer.mode == "none" else f" (enrolment: {singer.mode})", task,
                    result["headline"]["metric"], result["headline"]["value"],

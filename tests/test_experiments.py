@@ -105,6 +105,21 @@ def test_predict_cli_matches_evaluate_on_an_applied_experiment(experiments: dict
     assert examples == ["normal.png", "strong.png"]
 
 
+def test_the_saved_feature_model_scores_takes_as_the_stage_did(experiments: dict) -> None:
+    """functionals_model saves its model (models/functionals_model.h5); predict refits it and gives each test
+    take the score in metrics/functionals_model_predictions.csv."""
+    repo = experiments["repo"]
+    git(repo, "checkout", "-q", "speaker")
+    dvc(repo, "checkout", "-q", "dvc.yaml")
+    rows = list(csv.DictReader((repo / "metrics/functionals_model_predictions.csv").open()))[:3]
+    assert rows
+    for row in rows:
+        (path,) = (repo / "data/corpus").glob(f"*/{row['clip_id']}.wav")
+        scored = predict.score_with_features(path, repo / "models/functionals_model.h5")
+        assert scored["task"] == "enthusiasm" and scored["enrolment"]["mode"] == "none"
+        assert scored["enthusiasm"] == pytest.approx(float(row["predicted"]), abs=2e-5)
+
+
 def test_every_model_of_an_experiment_is_tested_on_the_split_stage_clips(experiments: dict) -> None:
     """functionals_model and handcrafted_model read data/split (no second splitter): their test clips are the CNN's copy-0 test rows."""
     repo = experiments["repo"]

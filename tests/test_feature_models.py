@@ -181,7 +181,13 @@ def test_functionals_model_stage_writes_metrics(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     argv = stage_argv("functionals_model")  # dvc.yaml's paths, with the fold folders for --split
     split_at = argv.index("--split")
-    load_stage("functionals_model").main(argv[:split_at + 1] + list(map(str, folders)) + argv[split_at + 2:])
+    argv = argv[:split_at + 1] + list(map(str, folders)) + argv[split_at + 2:]
+    # dvc.yaml's --model-out saves the model of one split; over folds it is refused before anything is written
+    with pytest.raises(feature_models.FeatureModelError, match="--model-out needs one split"):
+        load_stage("functionals_model").main(argv)
+    assert not (tmp_path / "metrics").exists() and not (tmp_path / "models").exists()
+    model_out = argv.index("--model-out")
+    load_stage("functionals_model").main(argv[:model_out] + argv[model_out + 2:])  # as cv/dvc.yaml runs it
     result = json.loads((tmp_path / "metrics/functionals_model.json").read_text())
     assert result["strategy"] == "leave_one_actor_out" and result["n_folds"] == 4 and result["n_test"] == 48
     assert (tmp_path / "metrics/functionals_model_predictions.csv").read_text().count("\n") == 49
