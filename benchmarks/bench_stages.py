@@ -37,7 +37,6 @@ from harness import REPO, check, machine, measure, path_bytes
 from report import mib, render, write_section
 
 DATA_STAGES = ("raw", "augment", "pad", "mel", "split")
-TRAIN_STAGES = ("train", "evaluate")
 PIPELINE_FILES = ("dvc.yaml", "params.yaml", ".dvcignore")
 PIPELINE_DIRS = ("stages", "singaffect")
 
@@ -127,7 +126,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--actors", default="1,2,3,4", help="comma list of actor numbers, or 'all' (default 1,2,3,4)")
     parser.add_argument("--copies", type=int, help="override augment.copies (also used by the seed baseline)")
     parser.add_argument("--n-jobs", type=int, help="override compute.n_jobs")
-    parser.add_argument("--with-train", action="store_true", help="also run train and evaluate")
+    parser.add_argument("--all-stages", action="store_true",
+                        help="run every stage of dvc.yaml (CNN and feature branch), not only the data stages")
     parser.add_argument("--no-dvc", action="store_true", help="skip the full and no-op dvc repro")
     parser.add_argument("--no-seed", action="store_true", help="skip the seed baseline")
     parser.add_argument("--link", choices=("copy", "symlink"), default="copy",
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     copies = base["augment"]["copies"] if args.copies is None else args.copies
     n_jobs = base["compute"]["n_jobs"] if args.n_jobs is None else args.n_jobs
     actors = "all actors" if args.actors == "all" else f"actors {args.actors}"
-    key = f"actors={args.actors} copies={copies} n_jobs={n_jobs}" + (" train" if args.with_train else "")
+    key = f"actors={args.actors} copies={copies} n_jobs={n_jobs}" + (" all-stages" if args.all_stages else "")
     slug = key.replace("=", "").replace(",", "-").replace(" ", "_")
     run_dir = args.work / slug
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
     logs = run_dir / "logs"
 
     stages = []
-    for name in DATA_STAGES + (TRAIN_STAGES if args.with_train else ()):
+    for name in (list(outputs) if args.all_stages else DATA_STAGES):  # dvc.yaml lists stages in run order
         m = measure(name, stage_command(run_dir / "dvc.yaml", name), run_dir, env, logs / f"{name}.log",
                     args.interval)
         check(m, logs / f"{name}.log")
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
         stages.append(m)
 
     dvc_runs, dvc_cache_bytes = [], 0
-    targets = [] if args.with_train else ["mel", "split"]
+    targets = [] if args.all_stages else ["mel", "split"]
     dvc_cmd = [sys.executable, "-m", "dvc", "repro", *targets]
     if not args.no_dvc:
         remove_outputs(run_dir, outputs)
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
             check(m, log)
             if name.endswith("(full)"):
                 m.output_bytes = sum(path_bytes(run_dir / p) for s in outputs for p in outputs[s]
-                                     if s in DATA_STAGES or args.with_train)
+                                     if s in DATA_STAGES or args.all_stages)
                 dvc_cache_bytes = path_bytes(run_dir / ".dvc" / "cache")
             print(f"  {name:9s} {m.wall_s:8.2f} s  peak {mib(m.peak_rss_bytes):>8s} MiB", flush=True)
             dvc_runs.append(m)
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
 
     report = {
         "key": key, "title": f"{actors} ({len(clips)} clips), augment.copies={copies}, n_jobs={n_jobs}"
-                             + (", with train/evaluate" if args.with_train else ""),
+                             + (", every stage of dvc.yaml" if args.all_stages else ""),
         "note": args.note,
         "command": shlex.join(["python", "benchmarks/bench_stages.py", *(sys.argv[1:] if argv is None else argv)]),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),

@@ -59,6 +59,12 @@ def render(report: dict[str, Any]) -> str:
     ours_cpu = sum(m["cpu_s"] for m in data)
     lines.append(row("**raw → mel**", f"**{ours_wall:.2f}**", f"{ours_cpu:.2f}", rate(n, ours_wall),
                      f"**{mib(ours_peak)}**", mib(sum(m["output_bytes"] for m in data)), ""))
+    if len(report["stages"]) > len(data) + 1:  # --all-stages: the whole pipeline, one stage after another
+        every = report["stages"]
+        lines.append(row("**every stage**", f"**{sum(m['wall_s'] for m in every):.2f}**",
+                         f"{sum(m['cpu_s'] for m in every):.2f}", rate(n, sum(m["wall_s"] for m in every)),
+                         f"**{mib(max(m['peak_rss_bytes'] for m in every))}**",
+                         mib(sum(m["output_bytes"] for m in every)), ""))
     if report["dvc"]:
         lines += ["", "### Through DVC (`" + report["dvc_command"] + "`, end to end)", "",
                   row("run", "wall s", "CPU s", "clips/s", "peak RSS MiB", "output MiB", "processes"),

@@ -361,3 +361,22 @@ def _dask_map(func: Callable[..., Any], work: Iterable[tuple], workers: Workers)
                                   f"workers and rerun, or lower compute.n_jobs") from error
         finally:
             client.cancel(pending)
+
+M_TOP_PAD = -2  # glibc's mallopt parameter number (malloc.h)
+
+
+def keep_freed_memory(top_pad_bytes: int = 64 * 2 ** 20) -> bool:
+    """Ask glibc's malloc to grow its heap in ``top_pad_bytes`` steps and keep that much when it trims.
+
+    TensorFlow frees and reallocates every step's activations. Fed batch by batch from a
+    ``PyDataset``, glibc handed that memory back to the kernel after each step and page-faulted
+    it in again: two million faults an epoch, 40 % of the train stage's CPU time in the
+    kernel (benchmarks/RESULTS.md). Computed values do not change. Returns False, changing
+    nothing, where the C library is not glibc (macOS, musl).
+    """
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    return bool(ctypes.CDLL(None).mallopt(M_TOP_PAD, int(top_pad_bytes)))

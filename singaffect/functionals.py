@@ -5,7 +5,10 @@ and the standard deviation over time of 40 MFCC, 12 chroma (``chroma_stft``), 12
 bands, 7 spectral-contrast bands and 6 tonnetz dimensions, 2 x 193 = 386 values per
 clip. Like the seed, chroma and contrast read the magnitude STFT, the mel bands are
 power (``functionals.mel_scale: db`` gives log power instead, kinder to linear models)
-and tonnetz reads the harmonic part of the clip. Unlike the seed, which read every file
+and tonnetz reads the constant-Q chroma of the harmonic part of the clip
+(``functionals.tonnetz: harmonic_cqt``). That costs nine tenths of the time (median-filter
+HPSS, then a CQT: ~0.4 s a clip); ``tonnetz: chroma_stft`` projects the STFT chroma the
+vector already holds instead (benchmarks/RESULTS.md, results/ for what each costs and scores). Unlike the seed, which read every file
 at its native 48 kHz, the clips are those of the ``raw`` stage at ``data.sample_rate``.
 
 Computed on original recordings only (the ``raw`` stage, not the augmented rows).
@@ -36,6 +39,7 @@ class Settings:
     hop_length: int
     n_mels: int
     mel_scale: str  # power (seed) | db
+    tonnetz: str = "harmonic_cqt"  # harmonic_cqt (seed) | chroma_stft
 
 
 def family_sizes(n_mfcc: int, n_mels: int) -> dict[str, int]:
@@ -59,13 +63,15 @@ def functionals(samples: np.ndarray, sample_rate: int, settings: Settings) -> np
     magnitude = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop))
     mel = librosa.feature.melspectrogram(S=magnitude ** 2, sr=sample_rate, n_mels=settings.n_mels)
     log_mel = librosa.power_to_db(mel)
+    chroma = librosa.feature.chroma_stft(S=magnitude, sr=sample_rate, n_chroma=N_CHROMA)
     families = {
         # same as librosa.feature.mfcc(y=...) with these n_fft / hop / n_mels, without a second STFT
         "mfcc": librosa.feature.mfcc(S=log_mel, n_mfcc=settings.n_mfcc),
-        "chroma": librosa.feature.chroma_stft(S=magnitude, sr=sample_rate, n_chroma=N_CHROMA),
+        "chroma": chroma,
         "mel": mel if settings.mel_scale == "power" else log_mel,
         "contrast": librosa.feature.spectral_contrast(S=magnitude, sr=sample_rate, n_fft=n_fft, hop_length=hop),
-        "tonnetz": _tonnetz(y, sample_rate, hop),
+        "tonnetz": (_tonnetz(y, sample_rate, hop) if settings.tonnetz == "harmonic_cqt"
+                    else librosa.feature.tonnetz(chroma=chroma)),
     }
     means = [families[f].mean(axis=1) for f in FAMILIES]
     stds = [families[f].std(axis=1) for f in FAMILIES]

@@ -122,6 +122,7 @@ SCHEMA: dict[str, Any] = {
         "hop_length": Spec(int, 16, 16384),
         "n_mels": Spec(int, 8, 512),
         "mel_scale": Spec(str, choices=("power", "db")),
+        "tonnetz": Spec(str, choices=("harmonic_cqt", "chroma_stft")),
     },
     "handcrafted": {
         "fmin": Spec(float, 0.1, 24000.0),   # feasibility at the sample rate: handcrafted.check_settings

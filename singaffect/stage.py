@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
-from singaffect.compute import stop_resource_tracker
+from singaffect.compute import keep_freed_memory, stop_resource_tracker
 from singaffect.errors import SingaffectError
 
 log = logging.getLogger("singaffect")
@@ -18,8 +18,10 @@ def run(main: Callable[..., None], argv: Sequence[str] | None = None, in_process
 
     The message is the last line the process prints: worker processes and loky's resource
     tracker are stopped first, so their clean-up warnings come before it. ``in_process``
-    (tests running a stage inside their own process) leaves the tracker alone.
+    (tests running a stage inside their own process) leaves the tracker and malloc alone.
     """
+    if not in_process:
+        keep_freed_memory()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
                         stream=sys.stderr)
     try:

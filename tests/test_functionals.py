@@ -5,6 +5,7 @@ import dataclasses
 import functools
 import hashlib
 
+import librosa
 import numpy as np
 import pytest
 import yaml
@@ -43,6 +44,20 @@ def test_functionals_follow_params_and_the_mel_scale():
     mel = slice(40 + 12, 40 + 12 + 128)
     assert np.all(power[mel] >= 0) and np.any(db[mel] < 0)
     np.testing.assert_array_equal(power[:mel.start], db[:mel.start])
+
+
+def test_tonnetz_from_the_stft_chroma_changes_only_the_tonnetz_values():
+    tone = synth.sung_tone(1.0, SR, f0=262.0)
+    seed = fn.functionals(tone, SR, dataclasses.replace(F_SETTINGS, tonnetz="harmonic_cqt"))
+    cheap = fn.functionals(tone, SR, dataclasses.replace(F_SETTINGS, tonnetz="chroma_stft"))
+    names = fn.functional_names(F_SETTINGS)
+    tonnetz = np.array([n.startswith("tonnetz_") for n in names])
+    np.testing.assert_array_equal(seed[~tonnetz], cheap[~tonnetz])
+    assert not np.allclose(seed[tonnetz], cheap[tonnetz])
+    magnitude = np.abs(librosa.stft(tone, n_fft=F_SETTINGS.n_fft, hop_length=F_SETTINGS.hop_length))
+    expected = librosa.feature.tonnetz(chroma=librosa.feature.chroma_stft(S=magnitude, sr=SR))
+    np.testing.assert_allclose(cheap[tonnetz], np.concatenate([expected.mean(axis=1), expected.std(axis=1)]),
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_functionals_of_a_very_short_clip_still_have_every_value():
