@@ -15,12 +15,28 @@ import numpy as np
 from singaffect.errors import SingaffectError
 
 
-def read_rows(dataset: h5py.Dataset, rows: np.ndarray) -> np.ndarray:
-    """``dataset[rows]`` for any order of row indices (h5py wants them increasing)."""
+def read_rows(dataset: h5py.Dataset, rows: np.ndarray, max_gap: int = 64, max_span: int = 1024) -> np.ndarray:
+    """``dataset[rows]`` for any order of row indices (repeats allowed), read as contiguous slices.
+
+    h5py's fancy indexing selects row by row: 9 s for the 4576 train rows of the default
+    mel file, against 1 s to read all 8096 rows as one slice. So the sorted rows are read in
+    slices that span runs of them, skipping gaps over ``max_gap`` rows and never holding
+    more than ``max_span`` rows at once; the values are the same bytes either way.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
     order = np.argsort(rows, kind="stable")
-    block = dataset[rows[order]]
-    out = np.empty_like(block)
-    out[order] = block
+    wanted = rows[order]
+    out = np.empty((len(rows), *dataset.shape[1:]), dtype=dataset.dtype)
+    start = 0
+    while start < len(wanted):
+        stop = start + 1
+        while (stop < len(wanted) and wanted[stop] - wanted[stop - 1] <= max_gap
+               and wanted[stop] - wanted[start] < max_span):
+            stop += 1
+        first = wanted[start]
+        block = dataset[first:wanted[stop - 1] + 1]
+        out[order[start:stop]] = block[wanted[start:stop] - first]
+        start = stop
     return out
 
 
@@ -35,7 +51,7 @@ def train_statistics(mel_path: Path, rows: np.ndarray, chunk: int = 256) -> dict
         count = 0
         low, high = np.inf, -np.inf
         for start in range(0, len(rows), chunk):
-            block = mel[rows[start:start + chunk]].astype(np.float64)
+            block = read_rows(mel, rows[start:start + chunk]).astype(np.float64)
             total += block.sum(axis=(0, 2))
             total_sq += np.square(block).sum(axis=(0, 2))
             count += block.shape[0] * block.shape[2]

@@ -30,8 +30,12 @@ def mel_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray
 def test_read_rows_in_any_order(mel_file: tuple[Path, np.ndarray]) -> None:
     path, values = mel_file
     with h5py.File(path, "r") as handle:
-        for rows in ([7, 2, 5], [12, 0], [3], list(range(N_ROWS))[::-1]):
+        for rows in ([7, 2, 5], [12, 0], [3], list(range(N_ROWS))[::-1], [4, 9, 4, 0, 9]):
             np.testing.assert_array_equal(training.read_rows(handle["mel"], np.array(rows)), values[rows])
+            for max_gap, max_span in ((0, 1), (1, 2), (2, 3), (100, 4)):  # every way of cutting the slices
+                got = training.read_rows(handle["mel"], np.array(rows), max_gap=max_gap, max_span=max_span)
+                np.testing.assert_array_equal(got, values[rows])
+        assert training.read_rows(handle["mel"], np.array([], dtype=int)).shape == (0, *values.shape[1:])
 
 
 def test_mel_batches_shapes_and_targets(mel_file: tuple[Path, np.ndarray]) -> None:
