@@ -134,6 +134,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="how the chosen clips enter the work repo (default copy)")
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work", help="work folder (git-ignored)")
     parser.add_argument("--results", type=Path, default=REPO / "benchmarks" / "RESULTS.md")
+    parser.add_argument("--tag", default="", help="added to the section's key, so runs of one combination "
+                        "(e.g. before and after a change) keep separate sections")
     parser.add_argument("--note", default="", help="a line shown in bold at the top of the section")
     parser.add_argument("--interval", type=float, default=0.1, help="RSS polling interval in seconds")
     parser.add_argument("--keep-work", action="store_true", help="keep the work repo (outputs, DVC cache) afterwards")
@@ -152,7 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     copies = base["augment"]["copies"] if args.copies is None else args.copies
     n_jobs = base["compute"]["n_jobs"] if args.n_jobs is None else args.n_jobs
     actors = "all actors" if args.actors == "all" else f"actors {args.actors}"
-    key = f"actors={args.actors} copies={copies} n_jobs={n_jobs}" + (" all-stages" if args.all_stages else "")
+    key = (f"actors={args.actors} copies={copies} n_jobs={n_jobs}" + (" all-stages" if args.all_stages else "")
+           + (f" tag={args.tag}" if args.tag else ""))
     slug = key.replace("=", "").replace(",", "-").replace(" ", "_")
     run_dir = args.work / slug
     env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),

@@ -28,7 +28,7 @@ import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from singaffect import training  # noqa: E402
+from singaffect import compute, training  # noqa: E402
 from singaffect.corpus import EMOTIONS  # noqa: E402
 from singaffect.models import build_cnn, normaliser  # noqa: E402
 
@@ -72,7 +72,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2048)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=2, help="timed epochs after one warm-up epoch")
+    parser.add_argument("--malloc-default", action="store_true",
+                        help="leave glibc's malloc as it is (stage processes call compute.keep_freed_memory)")
     args = parser.parse_args()
+    kept = False if args.malloc_default else compute.keep_freed_memory()  # as stage.run does
     with tempfile.TemporaryDirectory() as work:
         mel = args.mel or Path(work) / "mel.h5"
         if args.mel is None:
@@ -97,7 +100,7 @@ def main() -> None:
                 model.fit(batches, epochs=1 + args.epochs, verbose=0, callbacks=[timer])
             results[path] = n / float(np.mean(timer.seconds[1:]))
     print(f"Training throughput, {args.model}, {n} rows of {shape[0]} x {shape[1]}, batch {args.batch_size}, "
-          f"backend {keras.backend.backend()}, device: {device()}\n")
+          f"backend {keras.backend.backend()}, device: {device()}, freed heap memory kept: {kept}\n")
     print("| input path | clips/s | vs bare fit |\n| --- | --- | --- |")
     for path, rate in results.items():
         print(f"| {path} | {rate:,.0f} | {rate / results['bare_fit']:.2f}x |")
