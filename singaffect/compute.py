@@ -362,6 +362,7 @@ def _dask_map(func: Callable[..., Any], work: Iterable[tuple], workers: Workers)
         finally:
             client.cancel(pending)
 
+
 M_TOP_PAD = -2  # glibc's mallopt parameter number (malloc.h)
 
 

@@ -9,8 +9,9 @@ and tonnetz reads the constant-Q chroma of the harmonic part of the clip
 (``functionals.tonnetz: harmonic_cqt``). That costs nine tenths of the time (median-filter
 HPSS, then a CQT: ~0.4 s a clip); ``tonnetz: chroma_stft`` projects the STFT chroma the
 vector already holds instead, ten times faster but not free: over 5 actor folds the SVM's
-enthusiasm AUC drops by 0.015 (paired CI clear of 0; emotion not distinguishable, results/). Unlike the seed, which read every file
-at its native 48 kHz, the clips are those of the ``raw`` stage at ``data.sample_rate``.
+enthusiasm AUC drops by 0.015 (paired CI clear of 0; emotion not distinguishable, results/).
+Unlike the seed, which read every file at its native 48 kHz, the clips are those of the
+``raw`` stage at ``data.sample_rate``.
 
 Computed on original recordings only (the ``raw`` stage, not the augmented rows).
 """
