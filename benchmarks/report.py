@@ -24,6 +24,14 @@ def row(*cells: Any) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
+def total_row(label: str, measures: list[dict[str, Any]], clips: int) -> str:
+    """One bold row summing ``measures`` run one after another: wall, CPU and output add up, peak RSS is the max."""
+    wall = sum(m["wall_s"] for m in measures)
+    return row(f"**{label}**", f"**{wall:.2f}**", f"{sum(m['cpu_s'] for m in measures):.2f}", rate(clips, wall),
+               f"**{mib(max(m['peak_rss_bytes'] for m in measures))}**",
+               mib(sum(m["output_bytes"] for m in measures)), "")
+
+
 def render(report: dict[str, Any]) -> str:
     """The Markdown body of one results section."""
     n = report["clips"]
@@ -57,14 +65,9 @@ def render(report: dict[str, Any]) -> str:
     ours_wall = sum(m["wall_s"] for m in data)
     ours_peak = max(m["peak_rss_bytes"] for m in data)
     ours_cpu = sum(m["cpu_s"] for m in data)
-    lines.append(row("**raw → mel**", f"**{ours_wall:.2f}**", f"{ours_cpu:.2f}", rate(n, ours_wall),
-                     f"**{mib(ours_peak)}**", mib(sum(m["output_bytes"] for m in data)), ""))
-    if len(report["stages"]) > len(data) + 1:  # --all-stages: the whole pipeline, one stage after another
-        every = report["stages"]
-        lines.append(row("**every stage**", f"**{sum(m['wall_s'] for m in every):.2f}**",
-                         f"{sum(m['cpu_s'] for m in every):.2f}", rate(n, sum(m["wall_s"] for m in every)),
-                         f"**{mib(max(m['peak_rss_bytes'] for m in every))}**",
-                         mib(sum(m["output_bytes"] for m in every)), ""))
+    lines.append(total_row("raw → mel", data, n))
+    if set(stages) - {"raw", "augment", "pad", "mel", "split"}:  # --all-stages: the whole pipeline, one after another
+        lines.append(total_row("every stage", report["stages"], n))
     if report["dvc"]:
         lines += ["", "### Through DVC (`" + report["dvc_command"] + "`, end to end)", "",
                   row("run", "wall s", "CPU s", "clips/s", "peak RSS MiB", "output MiB", "processes"),
