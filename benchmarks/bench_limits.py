@@ -99,7 +99,7 @@ def limits(corpus: Path, n_clips: int, repeats: int) -> list[dict]:
 
 
 def stage_costs(stages_json: Path) -> dict:
-    """CPU ms per clip and per row of each stage in a bench_stages.py result, with where it came from."""
+    """CPU and wall seconds of each stage in a bench_stages.py result, with its clip and row counts and source."""
     bench = json.loads(stages_json.read_text())
     per = {s["name"]: {"cpu_s": s["cpu_s"], "wall_s": s["wall_s"]} for s in bench["stages"]}
     return {"source": stages_json.name, "key": bench["key"], "date": bench["date"],
