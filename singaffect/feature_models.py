@@ -31,7 +31,9 @@ stronger penalty), never on its test clips; the chosen values are recorded per f
 
 Keras models train with Adam, early stopping on the validation side (best weights
 restored), seeded through ``training.seed_everything``; ``KerasFit`` holds those settings.
-``write_outputs`` owns the two files each stage writes (metrics JSON, per-clip predictions CSV).
+``write_outputs`` owns the two files each stage writes (metrics JSON, per-clip predictions CSV);
+``evaluate_table`` also returns every fold's val and test scores (emotion: class probabilities,
+Platt-scaled for the SVM; enthusiasm: the scores) as rows of ``fusion``'s scores CSV.
 Keras is imported only when a Keras model is fitted: the ridge path never loads it.
 """
 from __future__ import annotations
@@ -39,7 +41,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 from sklearn.impute import SimpleImputer
@@ -48,7 +50,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, SVR
 
-from singaffect import corpus, enrolment, evaluation, feature_table, metrics, splits, storage
+from singaffect import corpus, enrolment, evaluation, feature_table, fusion, metrics, splits, storage
 from singaffect.corpus import EMOTIONS
 from singaffect.errors import SingaffectError
 
@@ -111,12 +113,15 @@ def _as_input(name: str, x: np.ndarray) -> np.ndarray:
     return x[:, None, :] if name in ("lstm", "gru") else x[:, :, None] if name == "conv1d" else x
 
 
-def _penalised_fit(name: str, task: str, alpha: float, z: np.ndarray, y: np.ndarray) -> Any:
-    """A ridge / logistic / SVM model with penalty ``alpha`` fitted on ``z`` -> ``y``."""
+def _penalised_fit(name: str, task: str, alpha: float, z: np.ndarray, y: np.ndarray, probability: bool = False) -> Any:
+    """A ridge / logistic / SVM model with penalty ``alpha`` fitted on ``z`` -> ``y``.
+
+    ``probability`` makes an emotion SVM fit Platt-scaled class probabilities too (for fusion;
+    ``predict`` still takes the one-vs-one vote, so its predictions do not change)."""
     if name == "svm":
         if task == "enthusiasm" and not metrics.is_binary(y):
             return SVR(C=1.0 / alpha).fit(z, y)
-        return SVC(C=1.0 / alpha).fit(z, y)
+        return SVC(C=1.0 / alpha, probability=probability, random_state=0).fit(z, y)
     if task == "emotion" or name == "logistic":
         if task == "enthusiasm" and not metrics.is_binary(y):
             raise FeatureModelError("params key functionals_model.model: logistic needs a 0/1 enthusiasm target "
@@ -146,10 +151,26 @@ def _penalised_scores(model: Any, task: str, z: np.ndarray) -> np.ndarray:
     return model.decision_function(z) if isinstance(model, SVC) else model.predict(z)
 
 
+def _class_probabilities(model: Any, z: np.ndarray) -> np.ndarray:
+    """``(n, 6)`` probabilities in ``EMOTIONS`` order (zero for a class the training rows lacked)."""
+    probabilities = np.zeros((len(z), len(EMOTIONS)))
+    probabilities[:, np.asarray(model.classes_, dtype=int)] = model.predict_proba(z)
+    return probabilities
+
+
+class Fitted(NamedTuple):
+    """``fit_predict``'s answer: val and test predictions, the alpha used, and the val and test scores."""
+
+    val: np.ndarray
+    test: np.ndarray
+    alpha: float | None
+    val_scores: np.ndarray   # emotion: (n, 6) class probabilities; enthusiasm: the predictions
+    test_scores: np.ndarray
+
+
 def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.ndarray,
-                alpha: float | Sequence[float], keras_fit: KerasFit | None = None
-                ) -> tuple[np.ndarray, np.ndarray, float | None]:
-    """Fit ``name`` on the train rows of ``sides``; predictions for the val and test rows, and the alpha used.
+                alpha: float | Sequence[float], keras_fit: KerasFit | None = None) -> Fitted:
+    """Fit ``name`` on the train rows of ``sides``; predictions and scores for the val and test rows, and the alpha used.
 
     ``alpha`` is the penalty of ``ridge`` / ``logistic`` / ``svm`` (the latter two: ``C = 1 /
     alpha``); several values are tried and the one with the best validation headline is
@@ -167,13 +188,17 @@ def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.nd
         headline = metrics.headline_for(task, y[val])[1]
         best = None
         for value in alphas:
-            model = _penalised_fit(name, task, value, z[train], y[train])
+            model = _penalised_fit(name, task, value, z[train], y[train], probability=task == "emotion")
             val_pred = _penalised_scores(model, task, z[val])
             score = float(headline(y[val], val_pred)) if len(alphas) > 1 else 0.0
             if best is None or score > best[0]:  # ties keep the stronger penalty
                 best = (score, value, model, val_pred)
         _, value, model, val_pred = best
-        return val_pred, _penalised_scores(model, task, z[test]), value
+        test_pred = _penalised_scores(model, task, z[test])
+        if task == "emotion":
+            return Fitted(val_pred, test_pred, value, _class_probabilities(model, z[val]),
+                          _class_probabilities(model, z[test]))
+        return Fitted(val_pred, test_pred, value, val_pred, test_pred)
     if keras_fit is None:
         raise FeatureModelError(f"params key functionals_model.model: {name!r} is a Keras model and needs its fit settings")
     import keras
@@ -186,11 +211,14 @@ def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.nd
     model.fit(_as_input(name, z[train]), y[train], validation_data=(_as_input(name, z[val]), y[val]),
               epochs=keras_fit.epochs, batch_size=keras_fit.batch_size, shuffle=True, callbacks=[stop], verbose=0)
 
-    def predicted(rows: np.ndarray) -> np.ndarray:
-        scores = np.asarray(model.predict(_as_input(name, z[rows]), batch_size=256, verbose=0))
-        return scores.argmax(axis=1) if task == "emotion" else scores.reshape(-1)
+    def scored(rows: np.ndarray) -> np.ndarray:
+        scores = np.asarray(model.predict(_as_input(name, z[rows]), batch_size=256, verbose=0), dtype=np.float64)
+        return scores if task == "emotion" else scores.reshape(-1)
 
-    return predicted(val), predicted(test), None
+    val_scores, test_scores = scored(val), scored(test)
+    if task == "emotion":
+        return Fitted(val_scores.argmax(axis=1), test_scores.argmax(axis=1), None, val_scores, test_scores)
+    return Fitted(val_scores, test_scores, None, val_scores, test_scores)
 
 
 @dataclass
@@ -207,6 +235,8 @@ class Outcome:
     decisions: np.ndarray | None = None
     floor: np.ndarray | None = None
     alphas: list[float | None] | None = None  # the penalty each fold used (ridge / logistic / svm)
+    scores: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None = None  # per fold: val rows, val scores,
+    #                                                                    test rows, test scores (Fitted's)
 
 
 def run(name: str, task: str, x: np.ndarray, y: np.ndarray, folds: Sequence[splits.Split],
@@ -216,21 +246,23 @@ def run(name: str, task: str, x: np.ndarray, y: np.ndarray, folds: Sequence[spli
     if name not in MODELS:
         raise FeatureModelError(f"params key functionals_model.model: unknown model {name!r} (choose from {list(MODELS)})")
     binary = task == "enthusiasm" and metrics.is_binary(y)
-    rows, fold_of, predictions, decided, floors, alphas = [], [], [], [], [], []
+    rows, fold_of, predictions, decided, floors, alphas, scores = [], [], [], [], [], [], []
     for number, split in enumerate(folds):
         test = split.rows("test")
         rows.append(test)
         fold_of.append(np.full(len(test), number))
-        val_pred, test_pred, used = fit_predict(name, task, x, y, split.sides, alpha, keras_fit)
+        fitted = fit_predict(name, task, x, y, split.sides, alpha, keras_fit)
+        val_pred, test_pred = fitted.val, fitted.test
         predictions.append(test_pred)
-        alphas.append(used)
+        alphas.append(fitted.alpha)
+        scores.append((split.rows("val"), fitted.val_scores, test, fitted.test_scores))
         if binary:
             decided.append(evaluation.decisions(test_pred, evaluation.val_threshold(y[split.rows("val")], val_pred)))
         if emotions is not None and task == "enthusiasm":
             floors.append(evaluation.emotion_floor(emotions, y, split.rows("train"), test))
     floor = np.concatenate(floors) if floors and all(f is not None for f in floors) else None
     return Outcome(np.concatenate(rows), np.concatenate(fold_of), np.concatenate(predictions),
-                   np.concatenate(decided) if binary else None, floor, alphas)
+                   np.concatenate(decided) if binary else None, floor, alphas, scores)
 
 
 def summary(task: str, y: np.ndarray, outcome: Outcome, folds: Sequence[splits.Split],
@@ -260,13 +292,15 @@ def summary(task: str, y: np.ndarray, outcome: Outcome, folds: Sequence[splits.S
 def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]], task: str,
                    folds: Sequence[splits.Split], name: str, alpha: float, keras_fit: KerasFit | None = None,
                    singer: enrolment.Enrolment = enrolment.Enrolment(),
-                   alpha_grid: Sequence[float] = ()) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Metrics summary and per-clip predictions of model ``name`` on a feature table, once per split in ``folds``.
+                   alpha_grid: Sequence[float] = ()
+                   ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Metrics summary, per-clip predictions and scores rows of model ``name`` on a feature table, once per split in ``folds``.
 
     ``folds[i].sides`` follow ``manifest`` (one original recording per row), as
     ``split_files.read_clip_splits`` gives them. ``singer`` standardises every clip by its
     singer's enrolment set first (``enrolment.normalise``), whatever its side. A non-empty
     ``alpha_grid`` replaces ``alpha`` for ridge / logistic / svm: each fold picks one on validation.
+    The scores rows (``fusion.score_rows``) hold every fold's val and test scores.
     """
     x, _ = feature_table.read_table(features_path, [r["clip_id"] for r in manifest])
     x = enrolment.normalise(x, manifest, singer)
@@ -289,15 +323,27 @@ def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]]
     predictions = [{"clip_id": manifest[i]["clip_id"], "speaker": manifest[i]["speaker"], "group": manifest[i]["group"],
                     "fold": fold_number(int(f)), "actual": shown(y[i]), "predicted": shown(p)}
                    for i, f, p in zip(outcome.rows, outcome.folds, outcome.predictions)]
-    return result, predictions
+    floor = dict(zip(outcome.rows.tolist(), outcome.floor)) if outcome.floor is not None else None
+    scores = []
+    for number, (val_rows, val_scores, test_rows, test_scores) in enumerate(outcome.scores):
+        for side, rows, values in (("val", val_rows, val_scores), ("test", test_rows, test_scores)):
+            scores += fusion.score_rows(task, fold_number(number), side, [manifest[i] for i in rows],
+                                        [shown(y[i]) for i in rows], values,
+                                        None if floor is None or side == "val" else np.array([floor[i] for i in rows]))
+    return result, predictions, scores
 
 
 PREDICTION_COLUMNS = ("clip_id", "speaker", "group", "fold", "actual", "predicted")
 
 
 def write_outputs(metrics_path: str | Path, predictions_path: str | Path, result: dict[str, Any],
-                  predictions: list[dict[str, Any]]) -> None:
-    """The metrics JSON and the per-clip predictions CSV: both written, or neither (``atomic_outputs``)."""
-    with storage.atomic_outputs(metrics_path, predictions_path) as tmp:
+                  predictions: list[dict[str, Any]], scores_path: str | Path | None = None,
+                  scores: list[dict[str, Any]] | None = None) -> None:
+    """The metrics JSON, the per-clip predictions CSV and, with ``scores_path``, the scores CSV:
+    all written, or none (``atomic_outputs``)."""
+    extra = [] if scores_path is None else [scores_path]
+    with storage.atomic_outputs(metrics_path, predictions_path, *extra) as tmp:
         tmp[0].write_text(json.dumps(result, indent=2) + "\n")
         corpus.write_manifest(tmp[1], predictions, columns=PREDICTION_COLUMNS)
+        if extra:
+            fusion.write_scores(tmp[2], result["task"], scores or [])

@@ -1,5 +1,8 @@
 """evaluate: score the ``--model-dir`` model on the ``--split`` folder's test side -> ``--metrics`` JSON,
 plus plot data for dvc plots: ``--predictions`` (one row per test clip) and ``--per-speaker`` CSV.
+
+``--scores`` (optional; cv/dvc.yaml) also writes the model's class probabilities or scores of
+the val and test originals, in ``fusion``'s scores CSV, for the fusion stage.
 """
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from singaffect import (calibration, corpus, evaluation, metrics, params, preprocessing, split_files, stage,
-                        storage, training)
+from singaffect import (calibration, corpus, evaluation, fusion, metrics, params, preprocessing, split_files,
+                        stage, storage, training)
 from singaffect.models import load_model
 
 
@@ -22,7 +25,7 @@ def per_speaker_value(headline_fn, pairs: list[tuple]) -> float | str:
 
 def main(argv: list[str] | None = None) -> None:
     args = stage.arguments(__doc__, argv, mel=Path, manifest=Path, split=Path, model_dir=Path, metrics=Path,
-                           predictions=Path, per_speaker=Path)
+                           predictions=Path, per_speaker=Path, scores=None)
     params.load(sections=[])  # refuse a broken params.yaml even though evaluate reads none of it
     prep = preprocessing.read(args.model_dir / "model.keras")
     task = prep.task
@@ -37,10 +40,14 @@ def main(argv: list[str] | None = None) -> None:
     test_rows = [manifest[i] for i in test]
     clusters = evaluation.cluster_labels(test_rows, split_info["cluster_unit"])
     binary_decisions, threshold, floor, calibration_report = None, None, None, {}
+    val_originals = np.array([i for i in side["val"] if manifest[i]["copy"] in ("", "0")], dtype=np.int64)
+    val_scores = None  # the model's val-original scores, for --scores only
     if task == "emotion":
         classes = prep.classes
         y_pred = scores.argmax(axis=1)
         actual, predicted = [classes[i] for i in y_true], [classes[i] for i in y_pred]
+        if args.scores is not None:
+            val_scores = training.predict(model, training.MelBatches(args.mel, val_originals, None, batch_size=64))
     else:
         mapping = prep.calibration  # fitted on val by the train stage
         raw = scores.reshape(-1)
@@ -53,6 +60,9 @@ def main(argv: list[str] | None = None) -> None:
             val_raw = training.predict(model, training.MelBatches(args.mel, val, None, batch_size=64)).reshape(-1)
             threshold = evaluation.val_threshold(targets[val], calibration.apply(mapping, val_raw))
             binary_decisions = evaluation.decisions(y_pred, threshold)
+        if args.scores is not None:
+            val_scores = calibration.apply(mapping, training.predict(
+                model, training.MelBatches(args.mel, val_originals, None, batch_size=64)).reshape(-1))
         originals = np.array([i for i in side["train"] if manifest[i]["copy"] in ("", "0")], dtype=np.int64)
         floor = evaluation.emotion_floor([r["emotion"] for r in manifest], targets, originals, test)
     scored = evaluation.summarise(task, y_true, y_pred, clusters, split_info["cluster_unit"], binary_decisions, floor)
@@ -72,7 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     for row, t, q in zip(test_rows, y_true, y_pred):
         per_speaker.setdefault(row["speaker"], []).append((t, q))
     headline_fn = metrics.headline_for(task, y_true)[1]
-    with storage.atomic_outputs(args.metrics, args.predictions, args.per_speaker) as tmp:
+    scores_out = [] if args.scores is None else [Path(args.scores)]
+    with storage.atomic_outputs(args.metrics, args.predictions, args.per_speaker, *scores_out) as tmp:
         tmp[0].write_text(json.dumps(summary, indent=2) + "\n")
         extra = {"decision": binary_decisions, "floor": floor}  # per-clip inputs of the pooled CV metrics
         extra = {name: values for name, values in extra.items() if values is not None}
@@ -82,6 +93,17 @@ def main(argv: list[str] | None = None) -> None:
                                        for i, (r, a, q) in enumerate(zip(test_rows, actual, predicted))))
         corpus.write_manifest(tmp[2], ({"speaker": s, "n": len(pairs), "headline": per_speaker_value(headline_fn, pairs)}
                                        for s, pairs in sorted(per_speaker.items())))
+        if scores_out:
+            shown = (lambda k: classes[k]) if task == "emotion" else float
+            val_rows = [manifest[i] for i in val_originals]
+            keep = np.array([r["copy"] in ("", "0") for r in test_rows], dtype=bool)
+            fusion.write_scores(tmp[3], task, [
+                *fusion.score_rows(task, split_info["fold"], "val", val_rows, [shown(t) for t in targets[val_originals]],
+                                   val_scores),
+                *fusion.score_rows(task, split_info["fold"], "test", [r for r, k in zip(test_rows, keep) if k],
+                                   [a for a, k in zip(actual, keep) if k],
+                                   scores[keep] if task == "emotion" else y_pred[keep],
+                                   None if floor is None else floor[keep])])
     head = summary["headline"]
     stage.log.info("evaluate: %s %s = %.3f (95%% CI %s, %s) on %d test clips%s", task, head["metric"],
                    head["value"], evaluation.ci_text(head["ci95"]), head["ci_method"], len(test),

@@ -1,5 +1,6 @@
 """functionals_model: seed 2's models on the functionals table, on the split stage's sides -> ``--metrics`` JSON
-and ``--predictions`` CSV (and, on one split, ``--model-out``: the model ``singaffect predict`` uses).
+and ``--predictions`` CSV (and, on one split, ``--model-out``: the model ``singaffect predict`` uses;
+with ``--scores``, every fold's val and test scores for the fusion stage).
 
 ``--split DIR [DIR ...]`` names the split stage's output folder(s): one split (the CNN's,
 in dvc.yaml), or every fold of the cross-validation (cv/dvc.yaml), pooled.
@@ -14,7 +15,7 @@ from singaffect import corpus, enrolment, evaluation, feature_model_file, featur
 
 def main(argv: list[str] | None = None) -> None:
     args = stage.arguments(__doc__, argv, features=Path, manifest=Path, split=[Path], metrics=Path,
-                           predictions=Path, model_out=None)
+                           predictions=Path, model_out=None, scores=None)
     # the saved model also records how a take becomes features: decode rate and functionals params
     p = params.load(sections=["functionals_model", "train", *(["functionals", "data"] if args.model_out else [])])
     cfg, task = p["functionals_model"], p["train"]["task"]
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
                                  tuple(str(s) for s in cfg["enrolment_statements"]))
     keras_fit = feature_models.KerasFit(cfg["epochs"], cfg["batch_size"], cfg["learning_rate"], cfg["patience"],
                                         cfg["seed"])
-    result, predictions = feature_models.evaluate_table(args.features, manifest, task, folds, cfg["model"],
+    result, predictions, scores = feature_models.evaluate_table(args.features, manifest, task, folds, cfg["model"],
                                                         cfg["alpha"], keras_fit, singer, cfg["alpha_grid"])
     if args.model_out is not None:
         if len(folds) != 1:
@@ -34,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         alpha = result["alpha_chosen"][0] if "alpha_chosen" in result else cfg["alpha"]
         saved = feature_model_file.build(args.features, manifest, task, folds[0], cfg["model"], alpha, singer,
                                          p["data"]["sample_rate"], p["functionals"])
-    feature_models.write_outputs(args.metrics, args.predictions, result, predictions)
+    feature_models.write_outputs(args.metrics, args.predictions, result, predictions, args.scores, scores)
     if args.model_out is not None:
         feature_model_file.save(args.model_out, saved)
     stage.log.info("functionals_model: %s%s, %s %s = %.3f (95%% CI %s) on %d test clips, %s%s",

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
     alpha = params.load(sections=["handcrafted_model"])["handcrafted_model"]["alpha"]
     manifest = corpus.read_manifest(args.manifest)
     folds = split_files.read_clip_splits(args.split, [row["clip_id"] for row in manifest])
-    result, predictions = feature_models.evaluate_table(args.features, manifest, TASK, folds, "ridge", alpha)
+    result, predictions, _ = feature_models.evaluate_table(args.features, manifest, TASK, folds, "ridge", alpha)
     feature_models.write_outputs(args.metrics, args.predictions, result, predictions)
     stage.log.info("handcrafted_model: ridge, %s %s = %.3f (95%% CI %s) on %d test clips, %s",
                    TASK, result["headline"]["metric"], result["headline"]["value"],

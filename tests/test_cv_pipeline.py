@@ -82,3 +82,20 @@ def test_default_repro_does_not_run_the_cross_validation(repo: Path) -> None:
     default = tinyrepo.run_dvc(repo, "repro").stdout
     ran = re.findall(r"Running stage '([^']+)'", default)
     assert "train" in ran and not [name for name in ran if "@" in name or name.startswith("cv/")]
+
+
+def test_fusion_pools_the_same_clips_and_each_system_alone_is_its_own_stage(repo: Path) -> None:
+    fused = read(repo, "metrics/cv/fusion.json")
+    cnn, features = read(repo, "metrics/cv/cnn.json"), read(repo, "metrics/cv/functionals_model.json")
+    assert fused["n_test"] == cnn["n_test"] and fused["n_folds"] == 5 and not fused["leaky"]
+    assert [f["test_speakers"] for f in fused["folds"]] == [f["test_speakers"] for f in cnn["folds"]]
+    assert len(fused["weights_chosen"]) == 5 and all(0 <= w <= 1 for w in fused["weights_chosen"])
+    # the scores files carry the same decisions as the stages' own predictions: argmax of the
+    # CNN's softmax and of the logistic model's probabilities
+    assert fused["alone"]["cnn"]["value"] == pytest.approx(cnn["headline"]["value"])
+    assert fused["alone"]["functionals_model"]["value"] == pytest.approx(features["headline"]["value"])
+    difference = fused["alone"]["cnn"]["fusion_minus_system"]
+    assert difference["difference"] == pytest.approx(fused["headline"]["value"] - cnn["headline"]["value"])
+    with (repo / "metrics/cv/fold0/scores.csv").open() as handle:
+        sides = {row["side"] for row in csv.DictReader(handle)}
+    assert sides == {"val", "test"}

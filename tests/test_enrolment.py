@@ -94,8 +94,8 @@ def test_enrolment_helps_a_model_across_singers(tmp_path, singer, recorded):
     write_features(tmp_path / "features.h5", manifest, x)
     folds = splits.make_folds(splits.rows_from_manifest(manifest),
                               splits.Settings(**split_params(strategy="actor_folds", n_folds=3, final_check_speakers=[])))
-    plain, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "ridge", ALPHA)
-    enrolled, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "ridge", ALPHA,
+    plain, _, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "ridge", ALPHA)
+    enrolled, _, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "ridge", ALPHA,
                                                 singer=singer)
     assert "enrolment" not in plain and enrolled["enrolment"] == recorded
     assert enrolled["accuracy"] > plain["accuracy"] + 0.15 and enrolled["accuracy"] > 0.6

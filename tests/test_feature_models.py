@@ -71,7 +71,7 @@ def test_ridge_learns_the_signal_under_actor_folds(tmp_path, task, metric, floor
     manifest, x = synthetic_manifest()
     x[3, 0] = np.nan  # an undefined feature is imputed from the training clips
     write_features(tmp_path / "features.h5", manifest, x)
-    result, predictions = feature_models.evaluate_table(tmp_path / "features.h5", manifest, task,
+    result, predictions, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, task,
                                                  folds_for(manifest, split_params(strategy="actor_folds", n_folds=3)),
                                                  "ridge", ALPHA, QUICK)
     assert result["headline"]["metric"] == metric and result["headline"]["value"] > floor
@@ -99,7 +99,7 @@ def test_ridge_learns_the_signal_under_actor_folds(tmp_path, task, metric, floor
 def test_single_split_summary_has_no_fold_fields(tmp_path):
     manifest, x = synthetic_manifest()
     write_features(tmp_path / "features.h5", manifest, x)
-    result, predictions = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "enthusiasm",
+    result, predictions, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "enthusiasm",
                                                  folds_for(manifest, split_params(strategy="speaker",
                                                                                   test_speakers=[5, 6],
                                                                                   val_speakers=[4])), "ridge", ALPHA, QUICK)
@@ -139,7 +139,7 @@ def test_every_keras_feature_model_fits_and_learns(name):
     split = splits.make_split(rows, splits.Settings(**split_params(strategy="speaker", test_speakers=[4], val_speakers=[3],
                                                  final_check_speakers=[])))
     y = np.array([EMOTIONS.index(r["emotion"]) for r in manifest])
-    val_pred, test_pred, _ = feature_models.fit_predict(name, "emotion", x, y, split.sides,
+    val_pred, test_pred, _, *_ = feature_models.fit_predict(name, "emotion", x, y, split.sides,
                                               ALPHA, dataclasses.replace(QUICK, epochs=30, patience=5, batch_size=16))
     assert len(val_pred) == len(split.rows("val")) and len(test_pred) == len(split.rows("test"))
     assert np.mean(test_pred == y[split.rows("test")]) > 0.5  # chance is 1/6
@@ -149,7 +149,7 @@ def test_tiny_keras_run(tmp_path):
     manifest, x = synthetic_manifest(actors=range(1, 5), per_actor=12)
     write_features(tmp_path / "features.h5", manifest, x)
     params = split_params(strategy="group", val_fraction=0.2, test_fraction=0.2)
-    result, predictions = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion",
+    result, predictions, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion",
                                                  folds_for(manifest, params), "mlp", ALPHA, QUICK)
     assert result["model"] == "mlp" and result["strategy"] == "group" and result["n_test"] == len(predictions) > 0
     assert {p["predicted"] for p in predictions} <= set(EMOTIONS)
@@ -248,7 +248,7 @@ def test_one_fold_alone_is_reported_as_a_single_split(tmp_path):
     manifest, x = synthetic_manifest()
     write_features(tmp_path / "features.h5", manifest, x)
     fold = folds_for(manifest, split_params(strategy="actor_folds", n_folds=3))[2]
-    result, predictions = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", [fold], "ridge",
+    result, predictions, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", [fold], "ridge",
                                                         ALPHA, QUICK)
     assert "folds" not in result and result["protocol"].endswith("(fold 3 of 3)")
     assert {p["fold"] for p in predictions} == {2}
@@ -269,7 +269,7 @@ import sys
 from singaffect import corpus, feature_models, split_files
 manifest = corpus.read_manifest({str(tmp_path / "manifest.csv")!r})
 folds = split_files.read_clip_splits([{str(folder)!r}], [r["clip_id"] for r in manifest])
-result, _ = feature_models.evaluate_table({str(tmp_path / "features.h5")!r}, manifest, "enthusiasm", folds, "ridge", 1.0)
+result, _, _ = feature_models.evaluate_table({str(tmp_path / "features.h5")!r}, manifest, "enthusiasm", folds, "ridge", 1.0)
 assert result["n_test"] == 12, result["n_test"]
 print(sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "tensorflow")))
 """
@@ -282,7 +282,7 @@ def test_logistic_scores_a_binary_target_by_its_probability_and_refuses_graded_s
     manifest, x = synthetic_manifest()
     write_features(tmp_path / "features.h5", manifest, x)
     folds = folds_for(manifest, split_params(strategy="actor_folds", n_folds=3))
-    result, predictions = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "enthusiasm", folds,
+    result, predictions, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "enthusiasm", folds,
                                                         "logistic", ALPHA)
     assert result["model"] == "logistic" and result["headline"]["metric"] == "roc_auc"
     assert result["headline"]["value"] > 0.8
@@ -298,25 +298,25 @@ def test_alpha_grid_chooses_on_validation_clips_only(tmp_path):
     write_features(tmp_path / "features.h5", manifest, x)
     folds = folds_for(manifest, split_params(strategy="actor_folds", n_folds=3))
     grid = [1e-3, 1.0, 1e4]
-    result, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "logistic",
+    result, _, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "logistic",
                                               ALPHA, alpha_grid=grid)
     chosen = result["alpha_chosen"]
     assert result["alpha_grid"] == sorted(grid) and len(chosen) == 3 and set(chosen) <= set(grid)
     assert 1e4 not in chosen  # so strong a penalty cannot tell six emotions apart: validation says so
     # one held-out split: relabel its test clips at random; the choice cannot move
     (split,) = folds_for(manifest, split_params(strategy="speaker", test_speakers=[5, 6], val_speakers=[4]))
-    before, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", [split], "logistic",
+    before, _, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", [split], "logistic",
                                               ALPHA, alpha_grid=grid)
     rng = np.random.default_rng(1)
     test_rows = set(split.rows("test").tolist())
     relabelled = [{**row, "emotion": EMOTIONS[rng.integers(6)]} if i in test_rows else row
                   for i, row in enumerate(manifest)]
-    after, _ = feature_models.evaluate_table(tmp_path / "features.h5", relabelled, "emotion", [split], "logistic",
+    after, _, _ = feature_models.evaluate_table(tmp_path / "features.h5", relabelled, "emotion", [split], "logistic",
                                              ALPHA, alpha_grid=grid)
     assert after["alpha_chosen"] == before["alpha_chosen"] and after["accuracy"] < before["accuracy"]
     # a grid of one value is that alpha
-    one, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "logistic", 5.0)
-    same, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "logistic",
+    one, _, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "logistic", 5.0)
+    same, _, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds, "logistic",
                                             ALPHA, alpha_grid=[5.0])
     assert same["accuracy"] == one["accuracy"] and same["alpha_chosen"] == [5.0] * 3
     with pytest.raises(feature_models.FeatureModelError, match="alpha_grid: penalties must be positive"):
@@ -334,16 +334,16 @@ def test_svm_learns_a_feature_interaction_a_linear_model_cannot():
     angle = rng.uniform(0, 2 * np.pi, size=n)
     x = np.column_stack([radius * np.cos(angle), radius * np.sin(angle), rng.normal(size=(n, 3))])
     sides = np.array(["train"] * 240 + ["val"] * 60 + ["test"] * 60)
-    _, svm_test, used = feature_models.fit_predict("svm", "emotion", x, labels, sides, 1.0)
-    _, linear_test, _ = feature_models.fit_predict("logistic", "emotion", x, labels, sides, 1.0)
+    _, svm_test, used, *_ = feature_models.fit_predict("svm", "emotion", x, labels, sides, 1.0)
+    _, linear_test, _, *_ = feature_models.fit_predict("logistic", "emotion", x, labels, sides, 1.0)
     truth = labels[sides == "test"]
     assert used == 1.0
     assert (svm_test == truth).mean() > 0.95 and (linear_test == truth).mean() < 0.75
-    _, scores, _ = feature_models.fit_predict("svm", "enthusiasm", x, labels.astype(float), sides, 1.0)
+    _, scores, _, *_ = feature_models.fit_predict("svm", "enthusiasm", x, labels.astype(float), sides, 1.0)
     assert scores.dtype.kind == "f" and (scores < 0).any() and (scores > 0).any()  # distances, not 0/1 labels
     assert metrics.roc_auc(truth, scores) > 0.95
     graded = np.where(labels == 1, 1.5, 0.5) + rng.normal(scale=0.1, size=n)
-    _, graded_pred, _ = feature_models.fit_predict("svm", "enthusiasm", x, graded, sides, 1.0)
+    _, graded_pred, _, *_ = feature_models.fit_predict("svm", "enthusiasm", x, graded, sides, 1.0)
     assert np.corrcoef(graded_pred, graded[sides == "test"])[0, 1] > 0.9
 
 
@@ -353,7 +353,7 @@ def test_svm_runs_through_the_actor_folds_with_a_validation_chosen_penalty(tmp_p
     folds = folds_for(manifest, split_params(strategy="actor_folds", n_folds=3))
     # one weak enthusiasm feature among 19 noise ones is hard for an RBF kernel: above chance is the claim
     for task, floor in (("emotion", 0.75), ("enthusiasm", 0.6)):
-        result, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, task, folds, "svm", ALPHA,
+        result, _, _ = feature_models.evaluate_table(tmp_path / "features.h5", manifest, task, folds, "svm", ALPHA,
                                                   alpha_grid=[0.1, 1.0, 1e4])
         assert result["model"] == "svm" and result["headline"]["value"] > floor
         assert len(result["alpha_chosen"]) == 3 and set(result["alpha_chosen"]) <= {0.1, 1.0, 1e4}

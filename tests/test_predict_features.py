@@ -57,7 +57,7 @@ def test_predict_scores_a_take_as_the_stage_evaluated_it(corpus_table: dict, tmp
                                                           singer: enrolment.Enrolment) -> None:
     data, manifest = corpus_table, corpus_table["manifest"]
     path = saved_model(data, tmp_path, task, singer)
-    _, evaluated = feature_models.evaluate_table(data["table"], manifest, task, [data["split"]], "svm", 1.0,
+    _, evaluated, _ = feature_models.evaluate_table(data["table"], manifest, task, [data["split"]], "svm", 1.0,
                                                  singer=singer)
     by_clip = {row["clip_id"]: row for row in evaluated}
     sets = enrolment.enrolment_sets(manifest, singer)
