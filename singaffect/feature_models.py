@@ -33,7 +33,7 @@ Keras models train with Adam, early stopping on the validation side (best weight
 restored), seeded through ``training.seed_everything``; ``KerasFit`` holds those settings.
 ``write_outputs`` owns the two files each stage writes (metrics JSON, per-clip predictions CSV);
 ``evaluate_table`` also returns every fold's val and test scores (emotion: class probabilities,
-Platt-scaled for the SVM; enthusiasm: the scores) as rows of ``fusion``'s scores CSV.
+libsvm's pairwise Platt scaling for the SVM; enthusiasm: the scores) as rows of ``fusion``'s scores CSV.
 Keras is imported only when a Keras model is fitted: the ridge path never loads it.
 """
 from __future__ import annotations
@@ -113,15 +113,12 @@ def _as_input(name: str, x: np.ndarray) -> np.ndarray:
     return x[:, None, :] if name in ("lstm", "gru") else x[:, :, None] if name == "conv1d" else x
 
 
-def _penalised_fit(name: str, task: str, alpha: float, z: np.ndarray, y: np.ndarray, probability: bool = False) -> Any:
-    """A ridge / logistic / SVM model with penalty ``alpha`` fitted on ``z`` -> ``y``.
-
-    ``probability`` makes an emotion SVM fit Platt-scaled class probabilities too (for fusion;
-    ``predict`` still takes the one-vs-one vote, so its predictions do not change)."""
+def _penalised_fit(name: str, task: str, alpha: float, z: np.ndarray, y: np.ndarray) -> Any:
+    """A ridge / logistic / SVM model with penalty ``alpha`` fitted on ``z`` -> ``y``."""
     if name == "svm":
         if task == "enthusiasm" and not metrics.is_binary(y):
             return SVR(C=1.0 / alpha).fit(z, y)
-        return SVC(C=1.0 / alpha, probability=probability, random_state=0).fit(z, y)
+        return SVC(C=1.0 / alpha).fit(z, y)
     if task == "emotion" or name == "logistic":
         if task == "enthusiasm" and not metrics.is_binary(y):
             raise FeatureModelError("params key functionals_model.model: logistic needs a 0/1 enthusiasm target "
@@ -151,10 +148,29 @@ def _penalised_scores(model: Any, task: str, z: np.ndarray) -> np.ndarray:
     return model.decision_function(z) if isinstance(model, SVC) else model.predict(z)
 
 
-def _class_probabilities(model: Any, z: np.ndarray) -> np.ndarray:
-    """``(n, 6)`` probabilities in ``EMOTIONS`` order (zero for a class the training rows lacked)."""
-    probabilities = np.zeros((len(z), len(EMOTIONS)))
-    probabilities[:, np.asarray(model.classes_, dtype=int)] = model.predict_proba(z)
+def _emotion_probabilities(model: Any, z_train: np.ndarray, y_train: np.ndarray, *zs: np.ndarray) -> list[np.ndarray]:
+    """``(n, 6)`` class probabilities in ``EMOTIONS`` order of each of ``zs`` (zero for a class the training rows lacked).
+
+    The logistic regression gives its own. For an SVM, the same SVM is refitted with libsvm's
+    probability estimates: Platt scaling of each pair's decision values by an internal 5-fold
+    cross-validation on the training rows, coupled over the pairs (``random_state=0`` fixes
+    its folds). Its own one-vs-one vote still makes the predictions; these feed fusion.
+    scikit-learn 1.9 deprecates ``probability=True`` (removal in 1.11) for
+    ``CalibratedClassifierCV``, whose one-vs-rest sigmoids fused worse with the CNN in a probe
+    (5 actor folds, seed 0: 0.761 against 0.792); requirements.txt pins 1.9.1.
+    """
+    if isinstance(model, SVC):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The `probability` parameter was deprecated",
+                                    category=FutureWarning)
+            model = SVC(C=model.C, probability=True, random_state=0).fit(z_train, y_train)
+    probabilities = []
+    for z in zs:
+        in_order = np.zeros((len(z), len(EMOTIONS)))
+        in_order[:, np.asarray(model.classes_, dtype=int)] = model.predict_proba(z)
+        probabilities.append(in_order)
     return probabilities
 
 
@@ -188,7 +204,7 @@ def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.nd
         headline = metrics.headline_for(task, y[val])[1]
         best = None
         for value in alphas:
-            model = _penalised_fit(name, task, value, z[train], y[train], probability=task == "emotion")
+            model = _penalised_fit(name, task, value, z[train], y[train])
             val_pred = _penalised_scores(model, task, z[val])
             score = float(headline(y[val], val_pred)) if len(alphas) > 1 else 0.0
             if best is None or score > best[0]:  # ties keep the stronger penalty
@@ -196,8 +212,7 @@ def fit_predict(name: str, task: str, x: np.ndarray, y: np.ndarray, sides: np.nd
         _, value, model, val_pred = best
         test_pred = _penalised_scores(model, task, z[test])
         if task == "emotion":
-            return Fitted(val_pred, test_pred, value, _class_probabilities(model, z[val]),
-                          _class_probabilities(model, z[test]))
+            return Fitted(val_pred, test_pred, value, *_emotion_probabilities(model, z[train], y[train], z[val], z[test]))
         return Fitted(val_pred, test_pred, value, val_pred, test_pred)
     if keras_fit is None:
         raise FeatureModelError(f"params key functionals_model.model: {name!r} is a Keras model and needs its fit settings")

@@ -40,14 +40,10 @@ def main(argv: list[str] | None = None) -> None:
     test_rows = [manifest[i] for i in test]
     clusters = evaluation.cluster_labels(test_rows, split_info["cluster_unit"])
     binary_decisions, threshold, floor, calibration_report = None, None, None, {}
-    val_originals = np.array([i for i in side["val"] if manifest[i]["copy"] in ("", "0")], dtype=np.int64)
-    val_scores = None  # the model's val-original scores, for --scores only
     if task == "emotion":
         classes = prep.classes
         y_pred = scores.argmax(axis=1)
         actual, predicted = [classes[i] for i in y_true], [classes[i] for i in y_pred]
-        if args.scores is not None:
-            val_scores = training.predict(model, training.MelBatches(args.mel, val_originals, None, batch_size=64))
     else:
         mapping = prep.calibration  # fitted on val by the train stage
         raw = scores.reshape(-1)
@@ -60,9 +56,6 @@ def main(argv: list[str] | None = None) -> None:
             val_raw = training.predict(model, training.MelBatches(args.mel, val, None, batch_size=64)).reshape(-1)
             threshold = evaluation.val_threshold(targets[val], calibration.apply(mapping, val_raw))
             binary_decisions = evaluation.decisions(y_pred, threshold)
-        if args.scores is not None:
-            val_scores = calibration.apply(mapping, training.predict(
-                model, training.MelBatches(args.mel, val_originals, None, batch_size=64)).reshape(-1))
         originals = np.array([i for i in side["train"] if manifest[i]["copy"] in ("", "0")], dtype=np.int64)
         floor = evaluation.emotion_floor([r["emotion"] for r in manifest], targets, originals, test)
     scored = evaluation.summarise(task, y_true, y_pred, clusters, split_info["cluster_unit"], binary_decisions, floor)
@@ -83,6 +76,11 @@ def main(argv: list[str] | None = None) -> None:
         per_speaker.setdefault(row["speaker"], []).append((t, q))
     headline_fn = metrics.headline_for(task, y_true)[1]
     scores_out = [] if args.scores is None else [Path(args.scores)]
+    if scores_out:  # the val originals' scores too, as the model gives them (calibrated for enthusiasm)
+        val_originals = np.array([i for i in side["val"] if manifest[i]["copy"] in ("", "0")], dtype=np.int64)
+        val_scores = training.predict(model, training.MelBatches(args.mel, val_originals, None, batch_size=64))
+        if task != "emotion":
+            val_scores = calibration.apply(prep.calibration, val_scores.reshape(-1))
     with storage.atomic_outputs(args.metrics, args.predictions, args.per_speaker, *scores_out) as tmp:
         tmp[0].write_text(json.dumps(summary, indent=2) + "\n")
         extra = {"decision": binary_decisions, "floor": floor}  # per-clip inputs of the pooled CV metrics

@@ -41,10 +41,14 @@ def main(argv: list[str] | None = None) -> None:
         alone[system] = {"metric": name, "value": float(headline(y_true, own)), "fusion_minus_system": difference}
     result = {"task": task, "model": "fusion", "systems": list(SYSTEMS.values()), "strategy": "actor_folds",
               "leaky": False, "protocol": splits.PROTOCOLS["actor_folds"], "n_test": len(rows),
-              "weight_grid": weights, "weights_chosen": chosen, "alone": alone, **pooled}
+              "weight_grid": weights, "weights_chosen": chosen, "alone": alone,
+              "alone_means": "each system's own scores through the fusion (w = 1 or 0) on the same test clips: for "
+                             "emotion the argmax of its class probabilities, which for an SVM (Platt-scaled) can "
+                             "differ from its one-vs-one vote in functionals_model.json", **pooled}
     with storage.atomic_outputs(args.metrics, args.predictions) as tmp:
         tmp[0].write_text(json.dumps(result, indent=2) + "\n")
-        corpus.write_manifest(tmp[1], [{k: v for k, v in row.items()} for row in rows])
+        corpus.write_manifest(tmp[1], [{f"{SYSTEMS[k]}_alone" if k in SYSTEMS else k: v for k, v in row.items()}
+                                       for row in rows])
     head = result["headline"]
     stage.log.info("fusion: %s %s pooled over %d folds = %.3f (95%% CI %s); CNN alone %.3f, functionals model "
                    "alone %.3f; weights on the CNN %s", task, name, len(per_fold), head["value"],

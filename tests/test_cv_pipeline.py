@@ -99,3 +99,20 @@ def test_fusion_pools_the_same_clips_and_each_system_alone_is_its_own_stage(repo
     with (repo / "metrics/cv/fold0/scores.csv").open() as handle:
         sides = {row["side"] for row in csv.DictReader(handle)}
     assert sides == {"val", "test"}
+
+
+def test_enthusiasm_fuses_standardised_scores_beside_the_floor(repo: Path) -> None:
+    # last in this module: the experiment leaves train.task=enthusiasm in the workspace
+    tinyrepo.run_dvc(repo, "exp", "run", "cv/dvc.yaml", "-S", "train.task=enthusiasm", timeout=1500)
+    fused = read(repo, "metrics/cv/fusion.json")
+    cnn, features = read(repo, "metrics/cv/cnn.json"), read(repo, "metrics/cv/functionals_model.json")
+    assert fused["task"] == cnn["task"] == "enthusiasm" and fused["headline"]["metric"] == "roc_auc"
+    assert fused["floor"]["name"] == "emotion label only"
+    assert fused["floor"]["value"] == pytest.approx(cnn["floor"]["value"])
+    # standardising and a rising linear map keep each system's ranking, so its AUC alone is its stage's
+    # up to ties: the fusion's map clips to the val targets' range at other points than the train stage's
+    assert fused["alone"]["cnn"]["value"] == pytest.approx(cnn["headline"]["value"], abs=0.02)
+    assert fused["alone"]["functionals_model"]["value"] == pytest.approx(features["headline"]["value"], abs=0.02)
+    with (repo / "metrics/cv/fusion_predictions.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == cnn["n_test"] and {"decision", "floor", "cnn_alone", "functionals_model_alone"} <= set(rows[0])

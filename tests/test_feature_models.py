@@ -347,6 +347,29 @@ def test_svm_learns_a_feature_interaction_a_linear_model_cannot():
     assert np.corrcoef(graded_pred, graded[sides == "test"])[0, 1] > 0.9
 
 
+@pytest.mark.parametrize("one_clip_class", [False, True])
+def test_emotion_scores_are_class_probabilities_in_emotion_order(one_clip_class):
+    """fit_predict's val and test scores (what fusion reads) are probabilities over the six emotions,
+    zero for classes training lacked, agreeing with the predictions, even with a single training
+    clip of a class (the SVM's Platt scaling cross-validates inside the training rows)."""
+    rng = np.random.default_rng(1)
+    present = np.array([0, 2, 5])  # neutral, happy, fearful
+    n = 240
+    labels = present[np.arange(n) % 3]
+    x = np.eye(6)[labels] * 3 + rng.normal(scale=0.5, size=(n, 6))
+    sides = np.array(["train"] * 160 + ["val"] * 40 + ["test"] * 40)
+    if one_clip_class:  # one training clip of calm, far from the others
+        labels, x = labels.copy(), x.copy()
+        labels[0], x[0] = 1, np.eye(6)[1] * 3
+    for name in ("svm", "logistic"):
+        fitted = feature_models.fit_predict(name, "emotion", x, labels, sides, 1.0)
+        for predicted, scores in ((fitted.val, fitted.val_scores), (fitted.test, fitted.test_scores)):
+            assert scores.shape == (len(predicted), 6) and np.allclose(scores.sum(axis=1), 1.0)
+            absent = [k for k in range(6) if k not in set(labels[sides == "train"].tolist())]
+            assert (scores[:, absent] == 0).all()
+            assert (scores.argmax(axis=1) == predicted).mean() > 0.9
+
+
 def test_svm_runs_through_the_actor_folds_with_a_validation_chosen_penalty(tmp_path):
     manifest, x = synthetic_manifest()
     write_features(tmp_path / "features.h5", manifest, x)
