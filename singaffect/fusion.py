@@ -13,7 +13,8 @@ every stage depends on, and so rerun the whole pipeline for nothing.
   (probabilities clipped at ``PROBABILITY_FLOOR`` so one confident zero cannot veto);
 * enthusiasm: each system's score is standardised by its mean and sd on the fold's
   validation clips, ``w * z_first + (1 - w) * z_second`` is mapped onto the target's scale
-  by a linear fit on validation (``calibration``), and binary targets get the threshold
+  by a rising linear fit on validation (``calibration.fit``; not clipped to the targets' range, as
+  clipping would tie the extremes and cost ROC AUC), and binary targets get the threshold
   that maximises validation balanced accuracy.
 
 ``w = 1`` is the first system alone, ``w = 0`` the second. Ties between weights go to the
@@ -160,6 +161,15 @@ def _decided(task: str, fused: np.ndarray) -> np.ndarray:
     return fused.argmax(axis=1) if task == "emotion" else fused.reshape(-1)
 
 
+def _on_target_scale(y_val: np.ndarray, fused_val: np.ndarray, fused_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fused enthusiasm scores through ``calibration.fit``'s rising linear map of validation, unclipped
+    (the identity where it falls back), so the ranking, and so ROC AUC, is the fused score's own."""
+    mapping = calibration.fit("linear", y_val, fused_val)
+    if mapping["method"] != "linear":
+        return fused_val, fused_test
+    return (mapping["intercept"] + mapping["slope"] * fused_val, mapping["intercept"] + mapping["slope"] * fused_test)
+
+
 def choose_weight(task: str, y_val: np.ndarray, first_val: np.ndarray, second_val: np.ndarray,
                   weights: Sequence[float]) -> float:
     """The weight with the best validation headline (ties: nearest 0.5, then the smaller)."""
@@ -208,8 +218,7 @@ def fuse(task: str, first: Scores, second: Scores, weights: Sequence[float]
                 for row, k in zip(rows, fused[local_test]):
                     row[name] = EMOTIONS[int(k)]
                 continue
-            mapping = calibration.fit("linear", y[val], fused[local_val])
-            mapped_val, mapped_test = calibration.apply(mapping, fused[local_val]), calibration.apply(mapping, fused[local_test])
+            mapped_val, mapped_test = _on_target_scale(y[val], fused[local_val], fused[local_test])
             for row, value in zip(rows, mapped_test):
                 row[name] = round(float(value), 5)
             if name == "predicted" and metrics.is_binary(y[val]) and metrics.is_binary(y[test]):

@@ -109,10 +109,10 @@ def test_enthusiasm_fuses_standardised_scores_beside_the_floor(repo: Path) -> No
     assert fused["task"] == cnn["task"] == "enthusiasm" and fused["headline"]["metric"] == "roc_auc"
     assert fused["floor"]["name"] == "emotion label only"
     assert fused["floor"]["value"] == pytest.approx(cnn["floor"]["value"])
-    # standardising and a rising linear map keep each system's ranking, so its AUC alone is its stage's
-    # up to ties: the fusion's map clips to the val targets' range at other points than the train stage's
-    assert fused["alone"]["cnn"]["value"] == pytest.approx(cnn["headline"]["value"], abs=0.02)
-    assert fused["alone"]["functionals_model"]["value"] == pytest.approx(features["headline"]["value"], abs=0.02)
+    # standardising and a rising unclipped linear map keep each system's ranking: the feature model's
+    # AUC alone is its stage's; the CNN's can only gain, as evaluate clips its calibrated scores (ties)
+    assert fused["alone"]["functionals_model"]["value"] == pytest.approx(features["headline"]["value"], abs=1e-4)
+    assert fused["alone"]["cnn"]["value"] >= cnn["headline"]["value"] - 1e-4
     with (repo / "metrics/cv/fusion_predictions.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == cnn["n_test"] and {"decision", "floor", "cnn_alone", "functionals_model_alone"} <= set(rows[0])

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from singaffect import evaluation, fusion
+from singaffect import evaluation, fusion, metrics
 from singaffect.corpus import EMOTIONS
 
 N_PER_SIDE = 60
@@ -136,6 +136,8 @@ def test_enthusiasm_scores_fuse_whatever_their_scale(tmp_path: Path) -> None:
     alone = evaluation.pool_folds("enthusiasm", [[{**{k: str(v) for k, v in r.items()}, "predicted": str(r["first_alone"])}
                                                   for r in plain[0]]])
     assert pooled["roc_auc"] > alone["roc_auc"]  # two independent noisy views of one signal
+    # each system alone keeps its own ranking: no clipping ties the extremes
+    assert alone["roc_auc"] == pytest.approx(metrics.roc_auc(y["test"], signal["test"]), abs=1e-4)
     assert "floor" in pooled
 
 
