@@ -381,3 +381,44 @@ def keep_freed_memory(top_pad_bytes: int = 64 * 2 ** 20) -> bool:
     if platform.libc_ver()[0] != "glibc":
         return False
     return bool(ctypes.CDLL(None).mallopt(M_TOP_PAD, int(top_pad_bytes)))
+
+
+# Kernel choices that make float results depend on the processor, pinned to one x86-64 level.
+# OpenBLAS and NumPy pick SIMD kernels at run time: on an AVX-512 CPU the mel stage's float32
+# matrix products (OpenBLAS' SkylakeX kernels) and NumPy's AVX-512 loops round differently
+# from an AVX2 CPU's, and a flipped float16 rounding then changes mel.h5 and the feature
+# tables. With these, an AVX-512 machine writes the bytes an AVX2 machine writes (measured:
+# mel, functionals and handcrafted equal to a lock written on an AVX2 EPYC; docs/evaluation.md).
+X86_V3_KERNELS = {
+    "OPENBLAS_CORETYPE": "Haswell",                              # AVX2 + FMA GEMM kernels (numpy's and scipy's OpenBLAS)
+    "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR",  # NumPy's AVX-512 dispatch targets
+}
+
+
+def _cpu_flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none: not Linux)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def pin_cpu_kernels(environ: "os._Environ[str] | dict[str, str]" = os.environ,
+                    flags: set[str] | None = None) -> dict[str, str]:
+    """Pin OpenBLAS and NumPy to their AVX2 (x86-64-v3) kernels where the CPU has AVX2 and FMA.
+
+    Must run before NumPy is first imported (both libraries read these at load time), which
+    is why ``singaffect/__init__.py`` calls it and ``stages/__init__.py`` imports ``singaffect``
+    before any stage module's own imports. A variable you set yourself wins. Elsewhere (ARM,
+    an x86 CPU without AVX2) nothing is set and outputs are that CPU's own. Returns what was set.
+    """
+    flags = _cpu_flags() if flags is None else flags
+    if not {"avx2", "fma"} <= flags:
+        return {}
+    pinned = {name: value for name, value in X86_V3_KERNELS.items() if name not in environ}
+    environ.update(pinned)
+    return pinned

@@ -50,3 +50,41 @@ def test_keep_freed_memory_stops_big_allocations_page_faulting_again() -> None:
     (plain_kept, plain), (kept, keep) = faults("plain"), faults("keep")
     assert plain_kept == "None" and kept == "True"
     assert keep * 10 < plain, (keep, plain)  # ~800 against ~58,000 minor faults here
+
+
+def test_pin_cpu_kernels_only_where_the_cpu_has_avx2_and_fma() -> None:
+    environ: dict[str, str] = {}
+    assert compute.pin_cpu_kernels(environ, flags={"sse2", "avx"}) == {} and environ == {}
+    assert compute.pin_cpu_kernels(environ, flags={"avx2", "fma", "avx512f"}) == compute.X86_V3_KERNELS
+    assert environ == compute.X86_V3_KERNELS
+
+
+def test_pin_cpu_kernels_leaves_a_variable_the_user_set() -> None:
+    environ = {"OPENBLAS_CORETYPE": "SkylakeX"}
+    pinned = compute.pin_cpu_kernels(environ, flags={"avx2", "fma"})
+    assert "OPENBLAS_CORETYPE" not in pinned and environ["OPENBLAS_CORETYPE"] == "SkylakeX"
+    assert environ["NPY_DISABLE_CPU_FEATURES"] == compute.X86_V3_KERNELS["NPY_DISABLE_CPU_FEATURES"]
+
+
+KERNELS_SCRIPT = """
+import stages  # what `python -m stages.NAME` imports first
+import json, numpy, threadpoolctl
+from numpy._core._multiarray_umath import __cpu_features__
+print(json.dumps({"openblas": sorted({i.get("architecture") for i in threadpoolctl.threadpool_info()
+                                      if i["internal_api"] == "openblas"}),
+                  "numpy_avx512": __cpu_features__["X86_V4"]}))
+"""
+
+
+@pytest.mark.skipif(not {"avx2", "fma"} <= compute._cpu_flags(), reason="pinning applies to x86-64 CPUs with AVX2")
+def test_a_stage_process_runs_numpy_and_openblas_on_their_avx2_kernels() -> None:
+    """Unpinned, an AVX-512 CPU reports OpenBLAS 'SkylakeX' and NumPy's X86_V4 loops, an AVX2 EPYC 'Zen'."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    environ = {k: v for k, v in os.environ.items() if k not in compute.X86_V3_KERNELS}
+    out = subprocess.run([sys.executable, "-c", KERNELS_SCRIPT], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1], env=environ).stdout
+    assert json.loads(out) == {"openblas": ["Haswell"], "numpy_avx512": False}, out

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def imported_modules(path: Path) -> set[str]:
     """singaffect modules imported anywhere in ``path`` (``from singaffect import x`` or ``.x``).
 
-    Importing any of them runs the package's ``__init__.py`` first, so it counts too.
+    Importing any of them runs the package's ``__init__.py`` first, so it counts too; so
+    does ``import singaffect`` itself (``stages/__init__.py``).
     """
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
@@ -26,13 +27,16 @@ def imported_modules(path: Path) -> set[str]:
                 found.add(node.module.replace(".", "/") + ".py")
         elif isinstance(node, ast.Import):
             found.update(a.name.replace(".", "/") + ".py" for a in node.names if a.name.startswith("singaffect."))
+            if any(a.name == "singaffect" for a in node.names):
+                found.add("singaffect/__init__.py")
     if found:
         found.add("singaffect/__init__.py")
     return {m for m in found if (ROOT / m).is_file()}
 
 
 def code_read_by(script: str) -> set[str]:
-    seen, todo = set(), [script]
+    """``script`` and the code it runs; ``python -m stages.NAME`` runs ``stages/__init__.py`` first."""
+    seen, todo = set(), [script, *(["stages/__init__.py"] if script.startswith("stages/") else [])]
     while todo:
         path = todo.pop()
         if path in seen:
