@@ -1,6 +1,6 @@
 """The ``singaffect`` command: score takes, keep the results registry, expand presets.
 
-  singaffect predict take.wav [--model M] [--json] [--hop S] [--plot PNG]
+  singaffect predict take.wav [--model M] [--enrol FOLDER] [--json] [--hop S] [--plot PNG]
   singaffect predict take.wav --model models/functionals_model.h5 [--enrol FOLDER] [--json]
   singaffect results [--add LABEL --rev COMMIT --command "..." | --check | --rerun LABEL | --compare A B]
   singaffect preset NAME        # -S key=value arguments for dvc exp run
@@ -71,15 +71,16 @@ def parser() -> argparse.ArgumentParser:
         "predict", help="score one take (any length, rate and channel count)",
         description="Score a take in windows of the model's pad length (pad.seconds). A take longer "
                     "than one window is scored in sliding windows; the table ends with the mean. With the "
-                    "feature model (--model models/functionals_model.h5) the whole take gets one score; a "
-                    "feature model trained with singer enrolment needs --enrol.")
+                    "feature model (--model models/functionals_model.h5) the whole take gets one score. A "
+                    "model trained with singer enrolment needs --enrol.")
     predict.add_argument("audio", help="audio file soundfile can read (wav, flac, ogg, aiff, ...)")
     predict.add_argument("--model", default="models/model.keras",
                          help="trained model: the CNN (preprocessing.json beside it) or the feature model "
                               "models/functionals_model.h5 (default: %(default)s)")
     predict.add_argument("--enrol", default=None, metavar="FOLDER",
-                         help="feature model trained with singer enrolment: a folder of a few takes by the same "
-                              "singer (the scored take is left out of it)")
+                         help="a model trained with singer enrolment (train.enrolment or "
+                              "functionals_model.enrolment): a folder of a few takes by the same singer (the "
+                              "scored take is left out of it)")
     predict.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     predict.add_argument("--hop", type=_seconds, default=None, metavar="SECONDS",
                          help="step between windows (default: half a window)")
@@ -144,10 +145,7 @@ def predict_command(args: argparse.Namespace) -> None:
         scored = predict.score_with_features(args.audio, args.model, args.enrol)
         print(json.dumps(scored, indent=2) if args.json else predict.format_feature_result(scored))
         return
-    if args.enrol is not None:
-        raise predict.PredictError(f"--enrol: {args.model} is the CNN, which has no singer enrolment yet; "
-                                   "enrolment applies to the feature model (--model models/functionals_model.h5)")
-    result = predict.predict_file(args.audio, args.model, args.hop)
+    result = predict.predict_file(args.audio, args.model, args.hop, args.enrol)
     if args.plot:
         from singaffect import plots
 

@@ -148,3 +148,34 @@ def scale_by_set(row: np.ndarray, enrolled: np.ndarray, scale: str) -> np.ndarra
     std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
     return (np.asarray(row, dtype=np.float64) - mean) / std
 
+
+
+# --- the CNN: a singer's mean log-mel spectrum subtracted from every frame (train.enrolment) ------
+
+def spectral_offsets(band_means: np.ndarray, originals: Sequence[dict[str, str]], rows: Sequence[dict[str, str]],
+                     enrolment: Enrolment) -> np.ndarray:
+    """For each of ``rows``, the mean of ``band_means`` over its clip's enrolment set: ``(len(rows), n_mels)``.
+
+    ``originals`` holds one manifest row per recording (copy 0) and ``band_means`` each one's
+    log-mel averaged over time (``(len(originals), n_mels)``, dB). ``rows`` may be any manifest
+    rows, augmented copies included: each is found in ``originals`` by its clip id, so every
+    copy of a clip is read against the same takes as its original, and the clip's own
+    recording group never is. A clip with an empty set gets zeros (nothing removed).
+    Subtracting this from each frame removes the singer's average spectrum (their voice and
+    microphone, in dB) and leaves how this take departs from it: the CNN's form of enrolment.
+    """
+    band_means = np.asarray(band_means, dtype=np.float64)
+    offsets = np.zeros((len(rows), band_means.shape[1]))
+    if enrolment.mode == "none":
+        return offsets
+    position = {row["clip_id"]: i for i, row in enumerate(originals)}
+    missing = sorted({row["clip_id"] for row in rows} - position.keys())
+    if missing:
+        raise EnrolmentError(f"train.enrolment: clips {missing[:3]} have no original (copy 0) row to enrol from")
+    per_clip = np.zeros_like(band_means)
+    for i, members in enumerate(enrolment_sets(originals, enrolment)):
+        if len(members):
+            per_clip[i] = band_means[members].mean(axis=0)
+    for i, row in enumerate(rows):
+        offsets[i] = per_clip[position[row["clip_id"]]]
+    return offsets

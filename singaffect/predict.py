@@ -5,7 +5,10 @@ The model sees exactly what the pipeline fed it: the take is decoded by
 each made that long by ``pad.pad_or_trim`` and rounded through the dtype the
 padded audio was stored in, turned into log-mel by ``logmel.log_mel`` and rounded
 through the dtype mel.h5 stored. The model holds
-its own normalisation, so ``preprocessing.json`` beside it is all that travels along.
+its own normalisation, so ``preprocessing.json`` beside it is all that travels along. A CNN
+trained with singer enrolment (``train.enrolment``) has the mean log-mel spectrum of the
+singer's takes in ``--enrol FOLDER`` subtracted from every frame, computed as training
+computed it (``singer_spectrum``).
 
 The feature model (``models/functionals_model.h5``, ``feature_model_file``) scores the whole
 take from its functionals, computed as the pipeline computes them (``audio_io.load_mono``
@@ -19,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -134,25 +137,42 @@ def scorable_windows(prep: preprocessing.Preprocessing, samples: np.ndarray, hop
     return hop, starts, status
 
 
+def window_mels(prep: preprocessing.Preprocessing, windows: Sequence[np.ndarray]) -> np.ndarray:
+    """Log-mel rows of ``windows`` (float32), as the pad and mel stages store them: padded or cut
+    to ``prep.n_samples``, rounded to the stored audio and mel dtypes."""
+    batch = np.stack([pad.pad_or_trim(w, prep.n_samples)[0] for w in windows]).astype(prep.audio_dtype)
+    mel = logmel.log_mel(batch.astype(np.float32), prep.sample_rate, prep.n_fft, prep.hop_length, prep.n_mels)
+    return mel.astype(prep.mel_dtype).astype(np.float32)
+
+
+def singer_spectrum(prep: preprocessing.Preprocessing, takes: Sequence[str | Path]) -> np.ndarray:
+    """The mean log-mel spectrum of a singer's enrolment ``takes`` (``(n_mels,)`` float32), computed
+    as training computed it: each take made one stored row (its first ``pad.seconds``), averaged
+    over time, then over the takes (``enrolment.spectral_offsets``)."""
+    band_means = np.stack([window_mels(prep, [audio_io.load_mono(t, prep.sample_rate)])[0].astype(np.float64)
+                           .mean(axis=1) for t in takes])
+    return band_means.mean(axis=0).astype(np.float32)
+
+
 def score_samples(model: Any, prep: preprocessing.Preprocessing, samples: np.ndarray, hop_seconds: float | None = None,
-                  path: str = "") -> TakeScores:
+                  path: str = "", offset: np.ndarray | None = None) -> TakeScores:
     """Score mono ``samples`` at ``prep.sample_rate`` in windows of ``prep.n_samples``.
 
     ``hop_seconds`` defaults to half a window. A window whose RMS is below
     ``prep.silence_rms`` is marked silent and not scored; a take shorter than one STFT
     frame, or silent throughout, is a ``PredictError``: there is nothing to score.
-    Enthusiasm scores go through the model's validation-fitted calibration.
+    ``offset`` (a model trained with ``train.enrolment``: ``singer_spectrum``) is subtracted from
+    every frame. Enthusiasm scores go through the model's validation-fitted calibration.
     """
     rate = prep.sample_rate
     hop, starts, status = scorable_windows(prep, samples, hop_seconds, path)
     scored = starts[status == "ok"]
     outputs = []
     for a, b in storage.chunk_ranges(len(scored), WINDOWS_PER_BATCH):
-        batch = np.stack([pad.pad_or_trim(samples[s:s + prep.n_samples], prep.n_samples)[0]
-                          for s in scored[a:b]]).astype(prep.audio_dtype).astype(np.float32)
-        mel = logmel.log_mel(batch, prep.sample_rate, prep.n_fft, prep.hop_length, prep.n_mels)
-        mel = mel.astype(prep.mel_dtype).astype(np.float32)[..., None]
-        outputs.append(np.asarray(model.predict(mel, verbose=0), dtype=np.float64))
+        mel = window_mels(prep, [samples[s:s + prep.n_samples] for s in scored[a:b]])
+        if offset is not None:
+            mel -= np.asarray(offset, dtype=np.float32)[None, :, None]
+        outputs.append(np.asarray(model.predict(mel[..., None], verbose=0), dtype=np.float64))
     values = np.concatenate(outputs)
     if prep.task == "enthusiasm":
         values = calibration.apply(prep.calibration, values.reshape(-1))
@@ -166,15 +186,35 @@ def score_samples(model: Any, prep: preprocessing.Preprocessing, samples: np.nda
                       else {})
 
 
-def predict_file(audio_path: str | Path, model_path: str | Path, hop_seconds: float | None = None) -> TakeScores:
-    """Decode ``audio_path`` (any rate, any channels) and score it with the model at ``model_path``."""
+def predict_file(audio_path: str | Path, model_path: str | Path, hop_seconds: float | None = None,
+                 enrol_folder: str | Path | None = None) -> TakeScores:
+    """Decode ``audio_path`` (any rate, any channels) and score it with the CNN at ``model_path``.
+
+    A CNN trained with singer enrolment (``train.enrolment``) needs ``enrol_folder``, a few
+    takes by the same singer (the scored take is left out); one trained without refuses it.
+    """
     prep = preprocessing.read(model_file(model_path))
+    check_enrolment(model_path, prep.enrolment["mode"], enrol_folder, "train.enrolment")
     samples = audio_io.load_mono(audio_path, prep.sample_rate)
     scorable_windows(prep, samples, hop_seconds, str(audio_path))
+    enrolled = enrolment_files(enrol_folder, audio_path) if enrol_folder is not None else []
+    offset = singer_spectrum(prep, enrolled) if enrolled else None
     model = load_model(model_path)
-    result = score_samples(model, prep, samples, hop_seconds, path=str(audio_path))
+    result = score_samples(model, prep, samples, hop_seconds, path=str(audio_path), offset=offset)
     result.extra["model"] = str(model_path)
+    if enrolled:
+        result.extra["enrolment"] = {**prep.enrolment, "takes_given": len(enrolled)}
     return result
+
+
+def check_enrolment(model_path: str | Path, trained_with: str, enrol_folder: str | Path | None, key: str) -> None:
+    """A model trained with singer enrolment needs ``--enrol``, one trained without refuses it, so a
+    score always means what the metrics measured; ``key`` names the params key that decided it."""
+    if trained_with != "none" and enrol_folder is None:
+        raise PredictError(f"{model_path}: trained with singer enrolment ({trained_with}); pass --enrol FOLDER "
+                           "with a few takes by the same singer")
+    if trained_with == "none" and enrol_folder is not None:
+        raise PredictError(f"--enrol: {model_path} was trained without singer enrolment ({key}: none)")
 
 
 def format_table(result: TakeScores) -> str:
@@ -204,7 +244,7 @@ def format_table(result: TakeScores) -> str:
     return "\n".join([head, *lines])
 
 
-# --- the feature model: one score per take, optional singer enrolment ----------------------------
+# --- singer enrolment, and the feature model: one score per take ---------------------------------
 
 def enrolment_files(folder: str | Path, scored: str | Path) -> list[Path]:
     """The audio files under ``folder`` (sorted), less the scored take; a ``PredictError`` when none is left."""
@@ -228,13 +268,7 @@ def score_with_features(audio_path: str | Path, model_path: str | Path,
     singer); one trained without refuses it, so a score always means what the metrics measured.
     """
     saved = feature_model_file.load(model_path)
-    trained_with = saved.enrolment.get("mode", "none")
-    if trained_with != "none" and enrol_folder is None:
-        raise PredictError(f"{model_path}: trained with singer enrolment ({trained_with}); pass --enrol FOLDER "
-                           "with a few takes by the same singer")
-    if trained_with == "none" and enrol_folder is not None:
-        raise PredictError(f"--enrol: {model_path} was trained without singer enrolment "
-                           "(functionals_model.enrolment: none)")
+    check_enrolment(model_path, saved.enrolment.get("mode", "none"), enrol_folder, "functionals_model.enrolment")
     enrolled = enrolment_files(enrol_folder, audio_path) if enrol_folder is not None else []
     settings = functionals.Settings(**saved.functionals)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from singaffect import calibration
+from singaffect import calibration, enrolment
 from singaffect.errors import SingaffectError
 
 FILE_NAME = "preprocessing.json"
@@ -39,10 +39,28 @@ class Preprocessing:
     audio_dtype: str = "float32"
     silence_rms: float = DEFAULT_SILENCE_RMS  # windows quieter than this are not scored (data.silence_rms)
     calibration: dict[str, Any] = field(default_factory=lambda: dict(calibration.IDENTITY))
+    enrolment: dict[str, Any] = field(default_factory=lambda: {"mode": "none"})  # train.enrolment (singer_enrolment)
 
     @property
     def window_seconds(self) -> float:
         return self.n_samples / self.sample_rate
+
+    def singer_enrolment(self) -> enrolment.Enrolment:
+        """The enrolment the model was trained with: its sets, and a mean spectrum removed (centred)."""
+        return singer_enrolment(self.enrolment)
+
+
+def enrolment_record(mode: str, takes: int, seed: int) -> dict[str, Any]:
+    """What ``preprocessing.json`` keeps of ``train.enrolment`` (and, for drawn takes, ``enrolment_takes``, ``seed``)."""
+    if mode == "none":
+        return {"mode": "none"}
+    return {"mode": mode, "takes": int(takes), "seed": int(seed)}
+
+
+def singer_enrolment(record: dict[str, Any]) -> enrolment.Enrolment:
+    """``enrolment_record``'s inverse: the sets ``enrolment.enrolment_sets`` draws, centred by their mean spectrum."""
+    return enrolment.Enrolment(mode=record.get("mode", "none"), takes=int(record.get("takes", 0)),
+                               seed=int(record.get("seed", 0)), scale="centre")
 
 
 def read(model_path: str | Path) -> Preprocessing:
@@ -64,12 +82,15 @@ def read(model_path: str | Path) -> Preprocessing:
     for key in ("mel_dtype", "audio_dtype"):
         if raw.get(key, "float32") not in ("float16", "float32"):
             raise PreprocessingError(f"{path}: unknown {key} {raw[key]!r}")
+    singer = raw.get("enrolment") or {"mode": "none"}
+    if not isinstance(singer, dict) or singer.get("mode") not in enrolment.MODES:
+        raise PreprocessingError(f"{path}: unknown enrolment {singer!r} (modes: {list(enrolment.MODES)})")
     return Preprocessing(sample_rate=int(raw["sample_rate"]), n_samples=int(raw["n_samples"]),
                          n_fft=int(raw["n_fft"]), hop_length=int(raw["hop_length"]), n_mels=int(raw["n_mels"]),
                          task=raw["task"], classes=tuple(raw["classes"]), model=str(raw.get("model", "")),
                          mel_dtype=raw.get("mel_dtype", "float32"), audio_dtype=raw.get("audio_dtype", "float32"),
                          silence_rms=float(raw.get("silence_rms", DEFAULT_SILENCE_RMS)),
-                         calibration=raw.get("calibration") or dict(calibration.IDENTITY))
+                         calibration=raw.get("calibration") or dict(calibration.IDENTITY), enrolment=singer)
 
 
 def write(path: str | Path, fields: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ import h5py
 import keras
 import numpy as np
 
+from singaffect import enrolment
 from singaffect.errors import SingaffectError
 
 
@@ -40,9 +41,16 @@ def read_rows(dataset: h5py.Dataset, rows: np.ndarray, max_gap: int = 64, max_sp
     return out
 
 
-def train_statistics(mel_path: Path, rows: np.ndarray, chunk: int = 256) -> dict[str, np.ndarray]:
-    """Per-band mean/variance and global min/max of the train rows, streamed in chunks."""
-    rows = np.sort(rows)
+def train_statistics(mel_path: Path, rows: np.ndarray, chunk: int = 256,
+                     offsets: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per-band mean/variance and global min/max of the train rows, streamed in chunks.
+
+    ``offsets`` (one per row of ``rows``, ``singer_offsets``') are subtracted first, as
+    ``MelBatches`` subtracts them, so the statistics describe what the model is fed.
+    """
+    order = np.argsort(rows, kind="stable")
+    rows = np.asarray(rows)[order]
+    offsets = None if offsets is None else np.asarray(offsets, dtype=np.float32)[order]
     with h5py.File(mel_path, "r") as handle:
         mel = handle["mel"]
         n_mels = mel.shape[1]
@@ -51,7 +59,10 @@ def train_statistics(mel_path: Path, rows: np.ndarray, chunk: int = 256) -> dict
         count = 0
         low, high = np.inf, -np.inf
         for start in range(0, len(rows), chunk):
-            block = read_rows(mel, rows[start:start + chunk]).astype(np.float64)
+            block = read_rows(mel, rows[start:start + chunk]).astype(np.float32)
+            if offsets is not None:
+                block -= offsets[start:start + chunk, :, None]
+            block = block.astype(np.float64)
             total += block.sum(axis=(0, 2))
             total_sq += np.square(block).sum(axis=(0, 2))
             count += block.shape[0] * block.shape[2]
@@ -60,6 +71,24 @@ def train_statistics(mel_path: Path, rows: np.ndarray, chunk: int = 256) -> dict
     variance = np.maximum(total_sq / count - mean ** 2, 1e-6)
     return {"mean": mean.astype(np.float32), "variance": variance.astype(np.float32),
             "min": np.float32(low), "max": np.float32(high)}
+
+
+def singer_offsets(mel_path: Path, manifest: Sequence[dict[str, str]],
+                   singer: enrolment.Enrolment) -> np.ndarray | None:
+    """Each manifest row's singer spectrum to subtract (``train.enrolment``), or ``None`` without enrolment.
+
+    ``(len(manifest), n_mels)`` float32: the mean over the clip's enrolment set of each
+    original's (copy 0) log-mel averaged over time (``enrolment.spectral_offsets``). Train,
+    evaluate and predict all subtract it the same way; labels are never read.
+    """
+    if singer.mode == "none":
+        return None
+    originals = np.array([i for i, row in enumerate(manifest) if row["copy"] in ("", "0")], dtype=np.int64)
+    with h5py.File(mel_path, "r") as handle:
+        band_means = np.concatenate([read_rows(handle["mel"], originals[start:start + 256]).astype(np.float64)
+                                     .mean(axis=2) for start in range(0, len(originals), 256)])
+    return enrolment.spectral_offsets(band_means, [manifest[i] for i in originals], manifest,
+                                      singer).astype(np.float32)
 
 
 def fits_in_memory(mel_path: Path, n_rows: int, budget_gb: float) -> bool:
@@ -75,10 +104,13 @@ class MelBatches(keras.utils.PyDataset):
     ``workers`` threads prefetching), or from the rows held in memory (``in_memory``).
 
     Both give the same batches in the same order, so training is byte-identical either way.
+    ``offsets`` (one ``(n_mels,)`` row per row of ``rows``: ``singer_offsets``) are subtracted
+    from every frame of their row.
     """
 
     def __init__(self, mel_path: Path, rows: np.ndarray, targets: np.ndarray | None, batch_size: int,
-                 shuffle_seed: int | None = None, in_memory: bool = False, **kwargs: Any):
+                 shuffle_seed: int | None = None, in_memory: bool = False, offsets: np.ndarray | None = None,
+                 **kwargs: Any):
         super().__init__(**kwargs)
         self.mel_path = Path(mel_path)
         self.rows = np.asarray(rows, dtype=np.int64)
@@ -87,6 +119,9 @@ class MelBatches(keras.utils.PyDataset):
         self.shuffle_seed = shuffle_seed
         self.epoch = 0
         self.order = np.arange(len(self.rows))
+        self.offsets = None if offsets is None else np.asarray(offsets, dtype=np.float32)
+        if self.offsets is not None and len(self.offsets) != len(self.rows):
+            raise ValueError(f"{len(self.offsets)} offsets for {len(self.rows)} rows")
         self._handle: h5py.File | None = None
         self._held: np.ndarray | None = None  # the rows in their stored dtype, when held in memory
         if in_memory:
@@ -104,11 +139,14 @@ class MelBatches(keras.utils.PyDataset):
     def __getitem__(self, index: int):
         picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         if self._held is not None:  # the same values as a read from the file: rows are copied, never recomputed
-            x = self._held[picked].astype(np.float32)[..., None]
+            x = self._held[picked].astype(np.float32)
         else:
             if self._handle is None:
                 self._handle = h5py.File(self.mel_path, "r")
-            x = read_rows(self._handle["mel"], self.rows[picked]).astype(np.float32)[..., None]
+            x = read_rows(self._handle["mel"], self.rows[picked]).astype(np.float32)
+        if self.offsets is not None:
+            x -= self.offsets[picked][:, :, None]
+        x = x[..., None]
         if self.targets is None:
             return (x,)
         return x, self.targets[picked]

@@ -36,7 +36,13 @@ def main(argv: list[str] | None = None) -> None:
     targets = corpus.targets_for_task(manifest, task)
     y_true = targets[test]
     model = load_model(args.model_dir / "model.keras")
-    scores = training.predict(model, training.MelBatches(args.mel, test, None, batch_size=64))
+    offsets = training.singer_offsets(args.mel, manifest, prep.singer_enrolment())  # as the model was trained
+
+    def model_scores(rows: np.ndarray) -> np.ndarray:
+        return training.predict(model, training.MelBatches(args.mel, rows, None, batch_size=64,
+                                                           offsets=None if offsets is None else offsets[rows]))
+
+    scores = model_scores(test)
     test_rows = [manifest[i] for i in test]
     clusters = evaluation.cluster_labels(test_rows, split_info["cluster_unit"])
     binary_decisions, threshold, floor, calibration_report = None, None, None, {}
@@ -53,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
                               "uncalibrated": evaluation.task_metrics(task, y_true, raw)}
         if metrics.is_binary(y_true):
             val = side["val"]
-            val_raw = training.predict(model, training.MelBatches(args.mel, val, None, batch_size=64)).reshape(-1)
+            val_raw = model_scores(val).reshape(-1)
             threshold = evaluation.val_threshold(targets[val], calibration.apply(mapping, val_raw))
             binary_decisions = evaluation.decisions(y_pred, threshold)
         originals = np.array([i for i in side["train"] if manifest[i]["copy"] in ("", "0")], dtype=np.int64)
@@ -78,7 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     scores_out = [] if args.scores is None else [Path(args.scores)]
     if scores_out:  # the val originals' scores too, as the model gives them (calibrated for enthusiasm)
         val_originals = np.array([i for i in side["val"] if manifest[i]["copy"] in ("", "0")], dtype=np.int64)
-        val_scores = training.predict(model, training.MelBatches(args.mel, val_originals, None, batch_size=64))
+        val_scores = model_scores(val_originals)
         if task != "emotion":
             val_scores = calibration.apply(prep.calibration, val_scores.reshape(-1))
     with storage.atomic_outputs(args.metrics, args.predictions, args.per_speaker, *scores_out) as tmp:

@@ -33,18 +33,27 @@ def main(argv: list[str] | None = None) -> None:
         attrs = {key: value if isinstance(value, str) else int(value) for key, value in handle.attrs.items()}
         input_shape = (*handle["mel"].shape[1:], 1)
         mel_dtype = str(handle["mel"].dtype)
-    stats = training.train_statistics(mel, rows["train"])
+    singer = preprocessing.enrolment_record(cfg["enrolment"], cfg["enrolment_takes"], cfg["seed"])
+    offsets = training.singer_offsets(mel, manifest, preprocessing.singer_enrolment(singer))
+
+    def offsets_of(side: str) -> np.ndarray | None:  # train.enrolment: each row's singer spectrum, or none
+        return None if offsets is None else offsets[rows[side]]
+
+    stats = training.train_statistics(mel, rows["train"], offsets=offsets_of("train"))
     model = build_cnn(cfg["model"], input_shape, cfg["task"], len(EMOTIONS),
                       normaliser(cfg["normalization"], stats), cfg["learning_rate"])
     stage.log.info("train: %s for %s, %d parameters, %d train / %d val rows", cfg["model"], cfg["task"],
                    model.count_params(), len(rows["train"]), len(rows["val"]))
     in_memory = training.fits_in_memory(mel, len(rows["train"]) + len(rows["val"]), cfg["memory_budget_gb"])
     feed = {"in_memory": True} if in_memory else {"workers": 2}  # streamed: two threads prefetch batches
+    if offsets is not None:
+        stage.log.info("train: singer enrolment %s: every row less its singer's mean log-mel spectrum", singer)
     stage.log.info("train: log-mel rows %s (train.memory_budget_gb %g)",
                    "held in memory" if in_memory else "streamed from HDF5", cfg["memory_budget_gb"])
     train = training.MelBatches(mel, rows["train"], targets[rows["train"]], cfg["batch_size"],
-                                shuffle_seed=cfg["seed"], **feed)
-    val = training.MelBatches(mel, rows["val"], targets[rows["val"]], cfg["batch_size"], **feed)
+                                shuffle_seed=cfg["seed"], offsets=offsets_of("train"), **feed)
+    val = training.MelBatches(mel, rows["val"], targets[rows["val"]], cfg["batch_size"], offsets=offsets_of("val"),
+                              **feed)
     started = time.perf_counter()
     with Live(dir=str(args.live), dvcyaml=False, save_dvc_exp=False, report=None) as live:
         history = training.fit(model, train, val, cfg["epochs"], cfg["patience"], [training.LiveLogger(live)])
@@ -52,12 +61,14 @@ def main(argv: list[str] | None = None) -> None:
     val_loss = history.history["val_loss"]
     calibrated = calibration.IDENTITY
     if cfg["task"] == "enthusiasm":  # fitted on the validation side only; evaluate and predict apply it
-        val_scores = training.predict(model, training.MelBatches(mel, rows["val"], None, batch_size=64))
+        val_scores = training.predict(model, training.MelBatches(mel, rows["val"], None, batch_size=64,
+                                                                 offsets=offsets_of("val")))
         calibrated = calibration.fit(cfg["calibration"], targets[rows["val"]], val_scores)
     fields = {**attrs, "mel_dtype": mel_dtype, "task": cfg["task"], "model": cfg["model"],
               "classes": list(EMOTIONS) if cfg["task"] == "emotion" else [],
               "pad_seconds": attrs["n_samples"] / attrs["sample_rate"],
-              "silence_rms": p["data"]["silence_rms"], "calibration": calibrated}
+              "silence_rms": p["data"]["silence_rms"], "calibration": calibrated,
+              **({"enrolment": singer} if singer["mode"] != "none" else {})}
     with storage.atomic_outputs(args.model_dir / "model.keras", args.model_dir / preprocessing.FILE_NAME,
                                 args.summary) as tmp:
         save_model(model, tmp[0])

@@ -165,3 +165,41 @@ def test_enrolment_from_the_training_song_only_never_reads_the_test_song():
     with pytest.raises(enrolment.EnrolmentError, match="functionals_model.enrolment_statements: no clip has "
                                                        "statement/song 3"):
         enrolment.enrolment_sets(manifest, Enrolment("other_takes", statements=("03",)))
+
+
+def test_spectral_offsets_read_every_copy_against_its_originals_set():
+    """The CNN's enrolment: each row (augmented copies too) gets the mean spectrum of its clip's set."""
+    originals, band_means = singers_manifest(actors=range(1, 3))
+    copies = [{**row, "copy": "3"} for row in originals[::5]]
+    rows = [*originals, *copies]
+    singer = Enrolment("other_takes")
+    offsets = enrolment.spectral_offsets(band_means, originals, rows, singer)
+    sets = enrolment.enrolment_sets(originals, singer)
+    assert offsets.shape == (len(rows), band_means.shape[1])
+    for i, members in enumerate(sets):
+        np.testing.assert_allclose(offsets[i], band_means[members].astype(np.float64).mean(axis=0))
+    np.testing.assert_array_equal(offsets[len(originals):], offsets[:len(originals):5])  # a copy = its original
+    assert not np.allclose(offsets[0], offsets[len(originals) // 2])  # two singers, two spectra
+    assert not enrolment.spectral_offsets(band_means, originals, rows, Enrolment()).any()  # none: nothing removed
+
+
+def test_spectral_offsets_never_read_the_clips_own_line():
+    originals, band_means = singers_manifest(actors=range(1, 3))
+    singer = Enrolment("other_takes")
+    before = enrolment.spectral_offsets(band_means, originals, originals, singer)
+    line = [i for i, row in enumerate(originals) if row["group"] == originals[0]["group"]]  # both takes
+    moved = band_means.copy()
+    moved[line] += 100.0
+    after = enrolment.spectral_offsets(moved, originals, originals, singer)
+    np.testing.assert_array_equal(after[line], before[line])  # its own takes never enter its offset
+    same_singer = [i for i, row in enumerate(originals) if row["speaker"] == originals[0]["speaker"] and i not in line]
+    assert (after[same_singer] > before[same_singer]).all()  # but they do enter the singer's other clips'
+    other_singer = [i for i, row in enumerate(originals) if row["speaker"] != originals[0]["speaker"]]
+    np.testing.assert_array_equal(after[other_singer], before[other_singer])
+
+
+def test_spectral_offsets_need_an_original_for_every_row():
+    originals, band_means = singers_manifest(actors=range(1, 2))
+    stray = {**originals[0], "clip_id": "not-in-the-corpus", "copy": "1"}
+    with pytest.raises(enrolment.EnrolmentError, match="train.enrolment: clips \\['not-in-the-corpus'\\]"):
+        enrolment.spectral_offsets(band_means, originals, [stray], Enrolment("other_takes"))

@@ -94,6 +94,46 @@ def test_train_statistics_match_numpy(mel_file: tuple[Path, np.ndarray]) -> None
     np.testing.assert_allclose(whole["mean"], stats["mean"], rtol=1e-6)
 
 
+def test_offsets_are_subtracted_from_every_frame_streamed_or_held(mel_file: tuple[Path, np.ndarray]) -> None:
+    path, values = mel_file
+    rows = np.array([9, 0, 4, 12, 7, 3])
+    offsets = np.random.default_rng(1).normal(size=(len(rows), N_MELS)).astype(np.float32) * 5
+    for held in (False, True):
+        batches = training.MelBatches(path, rows, None, batch_size=4, in_memory=held, offsets=offsets)
+        x = np.concatenate([batches[i][0] for i in range(len(batches))])[..., 0]
+        np.testing.assert_array_equal(x, values[rows].astype(np.float32) - offsets[:, :, None])
+    with pytest.raises(ValueError, match="5 offsets for 6 rows"):
+        training.MelBatches(path, rows, None, batch_size=4, offsets=offsets[:5])
+
+
+def test_train_statistics_describe_the_rows_less_their_offsets(mel_file: tuple[Path, np.ndarray]) -> None:
+    path, values = mel_file
+    rows = np.array([9, 0, 4, 12, 7])
+    offsets = np.arange(len(rows) * N_MELS, dtype=np.float32).reshape(len(rows), N_MELS)
+    stats = training.train_statistics(path, rows, chunk=2, offsets=offsets)
+    fed = values[rows].astype(np.float32) - offsets[:, :, None]  # what MelBatches feeds, in the rows' order
+    np.testing.assert_allclose(stats["mean"], fed.astype(np.float64).mean(axis=(0, 2)), rtol=1e-5)
+    np.testing.assert_allclose(stats["variance"], fed.astype(np.float64).var(axis=(0, 2)), rtol=1e-4)
+    assert stats["min"] == np.float32(fed.min()) and stats["max"] == np.float32(fed.max())
+
+
+def test_singer_offsets_come_from_the_original_rows_of_other_lines(mel_file: tuple[Path, np.ndarray]) -> None:
+    """Rows 0..12 of the mel file: one singer's three lines, each an original and its copies."""
+    from singaffect.enrolment import Enrolment
+
+    path, values = mel_file
+    manifest = [{"clip_id": f"c{i // 3}", "speaker": "01", "statement": "01", "group": f"g{i // 6}",
+                 "copy": str(i % 3)} for i in range(N_ROWS)]
+    assert training.singer_offsets(path, manifest, Enrolment()) is None
+    offsets = training.singer_offsets(path, manifest, Enrolment("other_takes"))
+    band = values.astype(np.float64).mean(axis=2)  # each row's spectrum; originals are rows 0, 3, 6, 9, 12
+    expected_g0 = band[[6, 9, 12]].mean(axis=0)  # clips c0, c1 (group g0) enrol c2, c3 (g1) and c4 (g2)
+    np.testing.assert_allclose(offsets[0], expected_g0, rtol=1e-6)
+    np.testing.assert_array_equal(offsets[:6], np.repeat(offsets[:1], 6, axis=0))  # every copy of g0 alike
+    np.testing.assert_allclose(offsets[12], band[[0, 3, 6, 9]].mean(axis=0), rtol=1e-6)
+    assert offsets.dtype == np.float32 and offsets.shape == (N_ROWS, N_MELS)
+
+
 def test_targets_for_task() -> None:
     rows = [{"emotion": "sad", "enthusiasm": "1.0"}, {"emotion": "neutral", "enthusiasm": "0.25"}]
     np.testing.assert_array_equal(corpus.targets_for_task(rows, "emotion"), [EMOTIONS.index("sad"), 0])
