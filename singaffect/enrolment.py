@@ -149,7 +149,6 @@ def scale_by_set(row: np.ndarray, enrolled: np.ndarray, scale: str) -> np.ndarra
     return (np.asarray(row, dtype=np.float64) - mean) / std
 
 
-
 # --- the CNN: a singer's mean log-mel spectrum subtracted from every frame (train.enrolment) ------
 
 def spectral_offsets(band_means: np.ndarray, originals: Sequence[dict[str, str]], rows: Sequence[dict[str, str]],
@@ -165,9 +164,8 @@ def spectral_offsets(band_means: np.ndarray, originals: Sequence[dict[str, str]]
     microphone, in dB) and leaves how this take departs from it: the CNN's form of enrolment.
     """
     band_means = np.asarray(band_means, dtype=np.float64)
-    offsets = np.zeros((len(rows), band_means.shape[1]))
     if enrolment.mode == "none":
-        return offsets
+        return np.zeros((len(rows), band_means.shape[1]))
     position = {row["clip_id"]: i for i, row in enumerate(originals)}
     missing = sorted({row["clip_id"] for row in rows} - position.keys())
     if missing:
@@ -176,6 +174,4 @@ def spectral_offsets(band_means: np.ndarray, originals: Sequence[dict[str, str]]
     for i, members in enumerate(enrolment_sets(originals, enrolment)):
         if len(members):
             per_clip[i] = band_means[members].mean(axis=0)
-    for i, row in enumerate(rows):
-        offsets[i] = per_clip[position[row["clip_id"]]]
-    return offsets
+    return per_clip[[position[row["clip_id"]] for row in rows]]

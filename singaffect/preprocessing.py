@@ -45,10 +45,6 @@ class Preprocessing:
     def window_seconds(self) -> float:
         return self.n_samples / self.sample_rate
 
-    def singer_enrolment(self) -> enrolment.Enrolment:
-        """The enrolment the model was trained with: its sets, and a mean spectrum removed (centred)."""
-        return singer_enrolment(self.enrolment)
-
 
 def enrolment_record(mode: str, takes: int, seed: int) -> dict[str, Any]:
     """What ``preprocessing.json`` keeps of ``train.enrolment`` (and, for drawn takes, ``enrolment_takes``, ``seed``)."""
@@ -58,7 +54,8 @@ def enrolment_record(mode: str, takes: int, seed: int) -> dict[str, Any]:
 
 
 def singer_enrolment(record: dict[str, Any]) -> enrolment.Enrolment:
-    """``enrolment_record``'s inverse: the sets ``enrolment.enrolment_sets`` draws, centred by their mean spectrum."""
+    """The enrolment a model was trained with, from its ``enrolment_record`` (``Preprocessing.enrolment``):
+    the sets ``enrolment.enrolment_sets`` draws, centred by their mean spectrum."""
     return enrolment.Enrolment(mode=record.get("mode", "none"), takes=int(record.get("takes", 0)),
                                seed=int(record.get("seed", 0)), scale="centre")
 

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     targets = corpus.targets_for_task(manifest, task)
     y_true = targets[test]
     model = load_model(args.model_dir / "model.keras")
-    offsets = training.singer_offsets(args.mel, manifest, prep.singer_enrolment())  # as the model was trained
+    singer = preprocessing.singer_enrolment(prep.enrolment)  # as the model was trained
+    offsets = training.singer_offsets(args.mel, manifest, singer)
 
     def model_scores(rows: np.ndarray) -> np.ndarray:
         return training.predict(model, training.MelBatches(args.mel, rows, None, batch_size=64,

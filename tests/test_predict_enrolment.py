@@ -31,7 +31,7 @@ def enrolled(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_model_records_its_enrolment(enrolled: Path) -> None:
     prep = preprocessing.read(enrolled / "models/model.keras")
     assert prep.enrolment == {"mode": "other_takes", "takes": 0, "seed": 0}
-    assert prep.singer_enrolment() == enrolment.Enrolment("other_takes", scale="centre")
+    assert preprocessing.singer_enrolment(prep.enrolment) == enrolment.Enrolment("other_takes", scale="centre")
 
 
 def test_predict_with_the_singers_takes_gives_the_evaluated_probabilities(enrolled: Path, tmp_path: Path) -> None:
@@ -83,9 +83,9 @@ def test_evaluate_reads_the_enrolment_the_model_was_trained_with(enrolled: Path)
     manifest = corpus.read_manifest(enrolled / "data/augmented/manifest.csv")
     test = split_files.read_sides(enrolled / "data/split")["test"]
     model = load_model(enrolled / "models/model.keras")
-    offsets = training.singer_offsets(enrolled / "data/mel/mel.h5", manifest,
-                                      preprocessing.read(enrolled / "models/model.keras").singer_enrolment())
     mel = enrolled / "data/mel/mel.h5"
+    trained_with = preprocessing.read(enrolled / "models/model.keras").enrolment
+    offsets = training.singer_offsets(mel, manifest, preprocessing.singer_enrolment(trained_with))
     with_offsets = training.predict(model, training.MelBatches(mel, test, None, 64, offsets=offsets[test]))
     without = training.predict(model, training.MelBatches(mel, test, None, 64))
     with (enrolled / "metrics/predictions.csv").open() as handle:
