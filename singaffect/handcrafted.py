@@ -37,6 +37,7 @@ import librosa
 import numpy as np
 from scipy import signal
 
+from singaffect import filter_cache
 from singaffect.errors import SingaffectError
 
 HANDCRAFTED_NAMES = (
@@ -106,8 +107,9 @@ def loudness_stats(frame_db: np.ndarray, top_db: float) -> tuple[float, float]:
 def pitch_track(samples: np.ndarray, sample_rate: int, fmin: float, fmax: float, frame_length: int,
                 hop_length: int, resolution: float) -> tuple[np.ndarray, float]:
     """pYIN pitch in semitones (MIDI numbers, NaN where unvoiced) and the frame rate in Hz."""
-    f0, voiced, _ = librosa.pyin(samples, fmin=fmin, fmax=fmax, sr=sample_rate, frame_length=frame_length,
-                                 hop_length=hop_length, resolution=resolution)
+    with filter_cache.reused(filter_cache.PITCH_TRANSITION):
+        f0, voiced, _ = librosa.pyin(samples, fmin=fmin, fmax=fmax, sr=sample_rate, frame_length=frame_length,
+                                     hop_length=hop_length, resolution=resolution)
     ok = voiced & np.isfinite(f0)
     semitones = np.full(f0.shape, np.nan)
     semitones[ok] = librosa.hz_to_midi(f0[ok])
