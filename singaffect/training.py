@@ -5,6 +5,7 @@ time, and train-split statistics are accumulated chunk by chunk.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -99,18 +100,57 @@ def fits_in_memory(mel_path: Path, n_rows: int, budget_gb: float) -> bool:
     return n_rows * row_bytes <= budget_gb * 2 ** 30
 
 
+@dataclass(frozen=True)
+class SpecMasks:
+    """SpecAugment's frequency and time masking (Park et al. 2019), drawn afresh for every train row and epoch.
+
+    Each row gets ``masks`` bands of up to ``max_bands`` mel bands and ``masks`` spans of up
+    to ``max_frames`` frames (widths and starts uniform), set to ``fill``: each band's train
+    mean, which the standard normaliser maps to 0. The draws depend only on ``seed``, the
+    epoch and the row's index in ``mel.h5``, so streamed and held batches mask alike.
+    """
+
+    masks: int
+    max_bands: int
+    max_frames: int
+    seed: int
+    fill: np.ndarray  # (n_mels,)
+
+    @classmethod
+    def from_params(cls, section: dict[str, Any], seed: int, fill: np.ndarray) -> "SpecMasks | None":
+        """``train.spec_augment`` as masks, or None when it asks for none."""
+        if section["masks"] == 0 or (section["max_bands"] == 0 and section["max_frames"] == 0):
+            return None
+        return cls(section["masks"], section["max_bands"], section["max_frames"], seed,
+                   np.asarray(fill, dtype=np.float32))
+
+    def apply(self, x: np.ndarray, mel_rows: np.ndarray, epoch: int) -> None:
+        """Mask ``x`` (rows x bands x frames) in place; ``mel_rows`` are the rows' indices in ``mel.h5``."""
+        n_bands, n_frames = x.shape[1], x.shape[2]
+        for i, row in enumerate(mel_rows):
+            rng = np.random.default_rng((self.seed, epoch, int(row)))
+            for _ in range(self.masks):
+                width = int(rng.integers(0, min(self.max_bands, n_bands) + 1))
+                start = int(rng.integers(0, n_bands - width + 1))
+                x[i, start:start + width, :] = self.fill[start:start + width, None]
+            for _ in range(self.masks):
+                width = int(rng.integers(0, min(self.max_frames, n_frames) + 1))
+                start = int(rng.integers(0, n_frames - width + 1))
+                x[i, :, start:start + width] = self.fill[:, None]
+
+
 class MelBatches(keras.utils.PyDataset):
     """Batches ``(log_mel[..., None], target)`` from ``mel.h5``: read on demand (streamed, with
     ``workers`` threads prefetching), or from the rows held in memory (``in_memory``).
 
     Both give the same batches in the same order, so training is byte-identical either way.
     ``offsets`` (one ``(n_mels,)`` row per row of ``rows``: ``singer_offsets``) are subtracted
-    from every frame of their row.
+    from every frame of their row; then ``masks`` (train rows only) mask them.
     """
 
     def __init__(self, mel_path: Path, rows: np.ndarray, targets: np.ndarray | None, batch_size: int,
                  shuffle_seed: int | None = None, in_memory: bool = False, offsets: np.ndarray | None = None,
-                 **kwargs: Any):
+                 masks: SpecMasks | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.mel_path = Path(mel_path)
         self.rows = np.asarray(rows, dtype=np.int64)
@@ -120,6 +160,7 @@ class MelBatches(keras.utils.PyDataset):
         self.epoch = 0
         self.order = np.arange(len(self.rows))
         self.offsets = None if offsets is None else np.asarray(offsets, dtype=np.float32)
+        self.masks = masks
         if self.offsets is not None and len(self.offsets) != len(self.rows):
             raise ValueError(f"{len(self.offsets)} offsets for {len(self.rows)} rows")
         self._handle: h5py.File | None = None
@@ -146,6 +187,8 @@ class MelBatches(keras.utils.PyDataset):
             x = read_rows(self._handle["mel"], self.rows[picked]).astype(np.float32)
         if self.offsets is not None:
             x -= self.offsets[picked][:, :, None]
+        if self.masks is not None:
+            self.masks.apply(x, self.rows[picked], self.epoch)
         x = x[..., None]
         if self.targets is None:
             return (x,)

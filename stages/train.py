@@ -50,8 +50,12 @@ def main(argv: list[str] | None = None) -> None:
         stage.log.info("train: singer enrolment %s: every row less its singer's mean log-mel spectrum", singer)
     stage.log.info("train: log-mel rows %s (train.memory_budget_gb %g)",
                    "held in memory" if in_memory else "streamed from HDF5", cfg["memory_budget_gb"])
+    masks = training.SpecMasks.from_params(cfg["spec_augment"], cfg["seed"], stats["mean"])
+    if masks is not None:
+        stage.log.info("train: SpecAugment, %d frequency masks (up to %d bands) and %d time masks (up to %d frames) "
+                       "a row", masks.masks, masks.max_bands, masks.masks, masks.max_frames)
     train = training.MelBatches(mel, rows["train"], targets[rows["train"]], cfg["batch_size"],
-                                shuffle_seed=cfg["seed"], offsets=offsets_of("train"), **feed)
+                                shuffle_seed=cfg["seed"], offsets=offsets_of("train"), masks=masks, **feed)
     val = training.MelBatches(mel, rows["val"], targets[rows["val"]], cfg["batch_size"], offsets=offsets_of("val"),
                               **feed)
     started = time.perf_counter()

@@ -106,6 +106,41 @@ def test_offsets_are_subtracted_from_every_frame_streamed_or_held(mel_file: tupl
         training.MelBatches(path, rows, None, batch_size=4, offsets=offsets[:5])
 
 
+def test_spec_masks_are_per_row_and_epoch_alike_streamed_or_held_and_fill_whole_bands_and_frames(
+        mel_file: tuple[Path, np.ndarray]) -> None:
+    path, values = mel_file
+    rows = np.array([9, 0, 4, 12, 7, 3, 5])
+    fill = np.arange(N_MELS, dtype=np.float32) * 1000.0  # far from every stored value, so masked cells show
+    masks = training.SpecMasks(masks=2, max_bands=5, max_frames=7, seed=3, fill=fill)
+
+    def epoch_rows(held: bool, shuffle: int | None, epochs: int) -> list[np.ndarray]:
+        batches = training.MelBatches(path, rows, None, batch_size=3, in_memory=held, shuffle_seed=shuffle, masks=masks)
+        out = []
+        for _ in range(epochs):
+            x = np.concatenate([batches[i][0] for i in range(len(batches))])[..., 0]
+            out.append(x[np.argsort(batches.order)])  # back in the order of ``rows``
+            batches.on_epoch_end()
+        return out
+
+    held, streamed = epoch_rows(True, 5, 2), epoch_rows(False, 5, 2)
+    unshuffled = epoch_rows(False, None, 1)
+    for epoch in range(2):
+        np.testing.assert_array_equal(held[epoch], streamed[epoch])
+    np.testing.assert_array_equal(held[0], unshuffled[0])  # a row's masks do not depend on its batch
+    assert not np.array_equal(held[0], held[1])  # drawn afresh every epoch
+    original = values[rows].astype(np.float32)
+    masked = held[0] != original
+    assert masked.any() and not masked.all()
+    np.testing.assert_array_equal(held[0][masked], np.broadcast_to(fill[None, :, None], original.shape)[masked])
+    for row in range(len(rows)):  # each masked cell lies in a masked band or frame; at most 2 x 5 bands, 2 x 7 frames
+        bands, frames = masked[row].all(axis=1), masked[row].all(axis=0)
+        assert np.array_equal(masked[row], bands[:, None] | frames[None, :])
+        assert bands.sum() <= 10 and frames.sum() <= 14
+    val = training.MelBatches(path, rows, None, batch_size=3)
+    np.testing.assert_array_equal(np.concatenate([val[i][0] for i in range(len(val))])[..., 0], original)
+    assert training.SpecMasks.from_params({"masks": 0, "max_bands": 5, "max_frames": 7}, 0, fill) is None
+
+
 def test_train_statistics_describe_the_rows_less_their_offsets(mel_file: tuple[Path, np.ndarray]) -> None:
     path, values = mel_file
     rows = np.array([9, 0, 4, 12, 7])
@@ -191,11 +226,13 @@ def test_rows_held_in_memory_and_streamed_train_byte_identical_weights(tmp_path)
     for stage in ("raw", "augment", "pad", "mel", "split"):
         assert tinyrepo.run_stage(repo, stage) == 0, stage
     weights = {}
-    for budget in (0.0, 4.0):  # 0: streamed from HDF5 with prefetching threads; 4 GiB: held in memory
-        tinyrepo.write_params(repo, {"train.memory_budget_gb": budget})
-        assert tinyrepo.run_stage(repo, "train") == 0
-        weights[budget] = [w.tobytes() for w in load_model(repo / "models/model.keras").get_weights()]
-    assert len(weights[0.0]) > 4 and weights[0.0] == weights[4.0]  # every weight, bit for bit
+    for masks in (0, 2):  # SpecAugment off and on
+        for budget in (0.0, 4.0):  # 0: streamed from HDF5 with prefetching threads; 4 GiB: held in memory
+            tinyrepo.write_params(repo, {"train.memory_budget_gb": budget, "train.spec_augment.masks": masks})
+            assert tinyrepo.run_stage(repo, "train") == 0
+            weights[masks, budget] = [w.tobytes() for w in load_model(repo / "models/model.keras").get_weights()]
+    assert len(weights[0, 0.0]) > 4 and weights[0, 0.0] == weights[0, 4.0]  # every weight, bit for bit
+    assert weights[2, 0.0] == weights[2, 4.0] and weights[2, 0.0] != weights[0, 0.0]
 
 
 def test_fits_in_memory_counts_rows_in_their_stored_dtype(tmp_path) -> None:
