@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import scipy.sparse
 
-CACHE_SIZE = 4096  # results kept per function (a CQT bank is ~7 kB, a pYIN transition ~450 kB; 4 in use)
+CACHE_SIZE = 4096  # results kept per function: CQT banks (~7 kB) one per octave and tuning; pYIN one per settings
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,10 @@ def reused(*targets: Target) -> Iterator[None]:
     swapped = []
     try:
         for target in targets:
-            module = importlib.import_module(target.module)
+            try:
+                module = importlib.import_module(target.module)
+            except ModuleNotFoundError:
+                continue
             if not callable(getattr(module, target.name, None)):
                 continue
             original, stand_in = _cached(target)

@@ -60,6 +60,8 @@ def test_a_result_handed_out_is_a_copy_and_the_originals_come_back():
 
 def test_a_function_this_librosa_lacks_is_left_alone():
     missing = filter_cache.Target("librosa.sequence", "no_such_function")
-    with filter_cache.reused(missing, filter_cache.PITCH_TRANSITION):
+    moved = filter_cache.Target("librosa.no_such_module", "transition_local")
+    with filter_cache.reused(missing, moved, filter_cache.PITCH_TRANSITION):
         assert not hasattr(librosa.sequence, "no_such_function")
+        assert librosa.sequence.transition_local is not filter_cache._cached(filter_cache.PITCH_TRANSITION)[0]
     assert librosa.sequence.transition_local is filter_cache._cached(filter_cache.PITCH_TRANSITION)[0]
