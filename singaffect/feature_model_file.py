@@ -7,7 +7,7 @@ the model and its penalty, the decision threshold of a 0/1 target, and the setti
 turn a take into the same features (decode rate, ``functionals`` params) and the
 enrolment it was trained with. ``SavedFeatureModel.fit`` refits the same scikit-learn model
 from them (deterministic; about a second), so ``predict`` scores with the model the stage
-evaluated. Only the penalised models (ridge, logistic, svm) can be refitted this way; a file
+evaluated. Only the penalised models (ridge, logistic, svm, lda) can be refitted this way; a file
 written for a Keras model (mlp, ...) says so when ``predict`` asks for it.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ class FeatureModelFileError(SingaffectError, ValueError):
 
 @dataclass(frozen=True)
 class SavedFeatureModel:
-    model: str  # ridge | logistic | svm
+    model: str  # ridge | logistic | svm | lda
     task: str  # emotion | enthusiasm
     alpha: float  # the penalty the stage used (chosen on validation when alpha_grid was set)
     threshold: float | None  # 0/1 enthusiasm: score at or above it is "strong" (chosen on validation)

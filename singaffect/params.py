@@ -140,7 +140,7 @@ SCHEMA: dict[str, Any] = {
         "vibrato_max_hz": Spec(float, 0.1, 50.0),
     },
     "functionals_model": {
-        "model": Spec(str, choices=("ridge", "logistic", "svm", "mlp", "lstm", "gru", "conv1d")),
+        "model": Spec(str, choices=("ridge", "logistic", "svm", "lda", "mlp", "lstm", "gru", "conv1d")),
         "alpha": Spec(float, 1e-9, 1e9),
         "alpha_grid": Spec(list, item=(int, float)),
         "epochs": Spec(int, 1, 10000),

@@ -382,3 +382,52 @@ def test_svm_runs_through_the_actor_folds_with_a_validation_chosen_penalty(tmp_p
         assert len(result["alpha_chosen"]) == 3 and set(result["alpha_chosen"]) <= {0.1, 1.0, 1e4}
         if task == "emotion":  # C = 1e-4 cannot tell six emotions apart: validation says so
             assert 1e4 not in result["alpha_chosen"]
+
+
+def test_lda_shrinkage_fits_more_features_than_training_clips_and_grows_with_alpha():
+    """With 200 features and 120 training clips the sample covariance is singular; the shrunk LDA still
+    separates six emotions carried by a few features. alpha maps monotonically into (0, 1), binary
+    enthusiasm is scored by LDA's signed decision function, and a graded target is refused by key."""
+    assert [feature_models.lda_shrinkage(a) for a in (0.01, 1.0, 100.0)] == pytest.approx([0.01 / 1.01, 0.5, 100 / 101])
+    rng = np.random.default_rng(2)
+    n, d = 240, 200
+    labels = np.arange(n) % 6
+    x = rng.normal(size=(n, d))
+    for j in range(5):  # each emotion raises its own 5 of the 200 features
+        x[np.arange(n), 5 * labels + j] += 2.0
+    sides = np.array(["train"] * 120 + ["val"] * 60 + ["test"] * 60)
+    truth = labels[sides == "test"]
+    fitted = feature_models.fit_predict("lda", "emotion", x, labels, sides, [0.01, 1.0, 100.0])
+    assert (fitted.test == truth).mean() > 0.8 and fitted.alpha in (0.01, 1.0, 100.0)  # chance: 1/6
+    assert fitted.test_scores.shape == (60, 6) and np.allclose(fitted.test_scores.sum(axis=1), 1.0)
+    assert (fitted.test_scores.argmax(axis=1) == fitted.test).all()
+    binary = (labels >= 3).astype(float)
+    x_binary = rng.normal(size=(n, d))
+    x_binary[:, :5] += 1.5 * binary[:, None]
+    _, scores, _, *_ = feature_models.fit_predict("lda", "enthusiasm", x_binary, binary, sides, 1.0)
+    assert scores.dtype.kind == "f" and (scores < 0).any() and (scores > 0).any()
+    assert metrics.roc_auc(binary[sides == "test"], scores) > 0.85
+    with pytest.raises(feature_models.FeatureModelError, match="functionals_model.model: lda needs a 0/1"):
+        feature_models.fit_predict("lda", "enthusiasm", x_binary, binary * 1.5 + rng.uniform(size=n), sides, 1.0)
+
+
+def test_lda_runs_through_the_actor_folds_and_refits_from_its_saved_file(tmp_path):
+    """The stage's path for lda: validation-chosen shrinkage per fold, and the file predict reads refits
+    a model that scores the training clips as the stage's fit does."""
+    from singaffect import enrolment, feature_model_file
+
+    manifest, x = synthetic_manifest()
+    write_features(tmp_path / "features.h5", manifest, x)
+    folds = folds_for(manifest, split_params(strategy="actor_folds", n_folds=3))
+    result, predictions, scores = feature_models.evaluate_table(tmp_path / "features.h5", manifest, "emotion", folds,
+                                                                "lda", ALPHA, alpha_grid=[0.1, 1.0, 10.0])
+    assert result["model"] == "lda" and result["headline"]["value"] > 0.75
+    assert len(result["alpha_chosen"]) == 3 and set(result["alpha_chosen"]) <= {0.1, 1.0, 10.0}
+    assert len(predictions) == len(manifest) and scores
+    saved = feature_model_file.build(tmp_path / "features.h5", manifest, "emotion", folds[0], "lda", 1.0,
+                                     enrolment.Enrolment(), 22050, PARAMS["functionals"])
+    feature_model_file.save(tmp_path / "model.h5", saved)
+    prep, model = feature_model_file.load(tmp_path / "model.h5").fit()
+    direct_prep, direct = feature_models.fit_penalised("lda", "emotion", 1.0, saved.x_train, saved.y_train)
+    assert np.array_equal(feature_models.penalised_scores(prep, model, "emotion", x),
+                          feature_models.penalised_scores(direct_prep, direct, "emotion", x))
