@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 SEED_PHASES = ("load", "augment", "pad", "mel", "stack")
+FEATURE_BRANCH = ("functionals", "handcrafted", "functionals_model", "handcrafted_model")  # from raw, beside the CNN
 MIB = 1024 * 1024
 
 
@@ -54,13 +55,20 @@ def render(report: dict[str, Any]) -> str:
         "",
         "### Our pipeline, stage scripts run directly (`python -m stages.X`)",
         "",
-        row("stage", "wall s", "CPU s", "clips/s", "peak RSS MiB", "output MiB", "processes"),
-        row("---", "---:", "---:", "---:", "---:", "---:", "---:"),
     ]
+    repeats = report.get("repeats", 1)
+    if repeats > 1:
+        lines += [f"Each stage ran {repeats} times in a row; a row shows its run of median wall time (totals "
+                  "add those medians) and the last column every run's wall seconds.", ""]
+    extra = ("wall s of each run",) if repeats > 1 else ()
+    lines += [row("stage", "wall s" + (" (median)" if repeats > 1 else ""), "CPU s", "clips/s", "peak RSS MiB",
+                  "output MiB", "processes", *extra),
+              row("---", "---:", "---:", "---:", "---:", "---:", "---:", *("---",) * len(extra))]
     stages = {m["name"]: m for m in report["stages"]}
     for m in report["stages"]:
+        runs = (", ".join(f"{w:.1f}" for w in m["wall_runs_s"]),) if repeats > 1 else ()
         lines.append(row(m["name"], f"{m['wall_s']:.2f}", f"{m['cpu_s']:.2f}", rate(n, m["wall_s"]),
-                         mib(m["peak_rss_bytes"]), mib(m["output_bytes"]), m["max_processes"]))
+                         mib(m["peak_rss_bytes"]), mib(m["output_bytes"]), m["max_processes"], *runs))
     data = [stages[s] for s in ("raw", "augment", "pad", "mel")]
     ours_wall = sum(m["wall_s"] for m in data)
     ours_peak = max(m["peak_rss_bytes"] for m in data)
@@ -68,6 +76,9 @@ def render(report: dict[str, Any]) -> str:
     lines.append(total_row("raw → mel", data, n))
     if set(stages) - {"raw", "augment", "pad", "mel", "split"}:  # --all-stages: the whole pipeline, one after another
         lines.append(total_row("every stage", report["stages"], n))
+        branch = [stages[s] for s in FEATURE_BRANCH if s in stages]
+        if branch:
+            lines.append(total_row("feature branch (" + ", ".join(m["name"] for m in branch) + ")", branch, n))
     if report["dvc"]:
         lines += ["", "### Through DVC (`" + report["dvc_command"] + "`, end to end)", "",
                   row("run", "wall s", "CPU s", "clips/s", "peak RSS MiB", "output MiB", "processes"),
