@@ -28,13 +28,12 @@ import subprocess
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from singaffect import corpus
 
-from harness import REPO, check, machine, measure, path_bytes
+from harness import REPO, Measurement, check, machine, measure, path_bytes
 from report import mib, render, write_section
 
 DATA_STAGES = ("raw", "augment", "pad", "mel", "split")
@@ -149,7 +148,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def median_run(runs: list) -> Any:
+def median_run(runs: list[Measurement]) -> tuple[Measurement, list[float], list[float]]:
     """The measurement of median wall time among ``runs`` (the lower middle one of an even count),
     with every run's wall and CPU seconds attached, so the table's figures come from one real run."""
     ordered = sorted(runs, key=lambda m: m.wall_s)

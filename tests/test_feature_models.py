@@ -431,3 +431,11 @@ def test_lda_runs_through_the_actor_folds_and_refits_from_its_saved_file(tmp_pat
     direct_prep, direct = feature_models.fit_penalised("lda", "emotion", 1.0, saved.x_train, saved.y_train)
     assert np.array_equal(feature_models.penalised_scores(prep, model, "emotion", x),
                           feature_models.penalised_scores(direct_prep, direct, "emotion", x))
+
+
+def test_params_schema_offers_exactly_the_models_feature_models_fits():
+    """functionals_model.model's choices in the params schema are feature_models.MODELS (one list, checked here,
+    because params.py stays free of scikit-learn imports)."""
+    from singaffect import params
+
+    assert params.SCHEMA["functionals_model"]["model"].choices == feature_models.MODELS
