@@ -1,6 +1,6 @@
 """Log-mel spectrograms of fixed-length clips (the mel stage, and predict's windows).
 
-``log_mel`` turns a batch of clips into log-mel power: one batched STFT, a BLAS product per row.
+``log_mel`` turns a batch of clips into log-mel power: an STFT and a BLAS product per row.
 """
 from __future__ import annotations
 
@@ -27,8 +27,9 @@ def log_mel(batch: np.ndarray, sample_rate: int, n_fft: int, hop_length: int, n_
     cores (the STFT is an FFT per row and does not either).
     """
     batch = np.atleast_2d(np.asarray(batch, dtype=np.float32))
-    power = np.abs(librosa.stft(batch, n_fft=n_fft, hop_length=hop_length)) ** 2
     basis = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
+    mel = np.empty((len(batch), n_mels, n_frames(batch.shape[-1], hop_length)), dtype=np.float32)
     with threadpool_limits(limits=1, user_api="blas"):
-        mel = np.stack([basis @ row for row in power])
+        for out, row in zip(mel, batch):  # one row at a time: its STFT stays in cache (same bytes as batched)
+            np.matmul(basis, np.abs(librosa.stft(row, n_fft=n_fft, hop_length=hop_length)) ** 2, out=out)
     return librosa.power_to_db(mel, ref=1.0, amin=1e-10, top_db=None).astype(np.float32)
