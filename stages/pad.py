@@ -26,14 +26,14 @@ def main(argv: list[str] | None = None) -> None:
             handle.attrs["n_samples"] = length
             out = storage.create_rows(handle, "audio", len(reader), (length,), reader.dtype, rows_per_chunk=8)
             for a, b in tqdm(storage.chunk_ranges(len(reader), CHUNK_ROWS), desc="pad", unit="chunk"):
-                block = np.empty((b - a, length), dtype=np.float32)
+                block = np.empty((b - a, length), dtype=reader.dtype)  # the stored dtype: no float16 round trip
                 for i, clip in enumerate(reader.clips(a, b)):
-                    block[i], cut = pad.pad_or_trim(clip, length)
+                    block[i], cut = pad.pad_or_trim(clip, length, reader.dtype)
                     if cut > p["pad"]["max_trim_fraction"] * len(clip):
                         trimmed.append(a + i)
                     if audio_io.rms(block[i]) < p["data"]["silence_rms"]:
                         silent.append(a + i)
-                out[a:b] = block.astype(reader.dtype)
+                out[a:b] = block
         tmp[1].write_text(json.dumps({
             "rows": len(rows), "length_samples": length,
             "trimmed_over_limit": len(trimmed),

@@ -75,6 +75,16 @@ def test_log_mel_is_deterministic() -> None:
     np.testing.assert_allclose(logmel.log_mel(batch[1:], 16000, 512, 256, 32)[0], a[1], rtol=0, atol=1e-4)
 
 
+@pytest.mark.parametrize("n", [50, 100, 160])
+def test_pad_in_the_stored_dtype_equals_the_float32_round_trip(n: int) -> None:
+    """The pad stage pads float16 rows as float16: the same bytes as padding in float32 and casting back."""
+    clip = (np.random.default_rng(n).standard_normal(n) * 0.1).astype(np.float16)
+    direct, cut = pad.pad_or_trim(clip, 100, np.float16)
+    via32, cut32 = pad.pad_or_trim(clip, 100)
+    assert direct.dtype == np.float16 and via32.dtype == np.float32 and cut == cut32 == max(0, n - 100)
+    assert direct.tobytes() == via32.astype(np.float16).tobytes()
+
+
 def test_log_mel_equals_librosa_batched_and_seed_call() -> None:
     """The row-at-a-time loop gives the bytes of one batched STFT (the form mel.h5 files were
     first written with) and seed 2's ``melspectrogram`` numbers up to float rounding."""
