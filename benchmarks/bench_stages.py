@@ -142,6 +142,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=1,
                         help="run each stage script this many times in a row and report the run of median wall time "
                              "(every run's wall time is kept); the dvc and seed runs stay single")
+    parser.add_argument("--runs", type=Path, default=REPO / "benchmarks" / "runs",
+                        help="where each run's raw numbers go as JSON (committed: RESULTS.md is generated from them)")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="measure nothing: rewrite the RESULTS.md section of this run JSON (after a format change)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
@@ -158,6 +162,11 @@ def median_run(runs: list[Measurement]) -> tuple[Measurement, list[float], list[
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.render is not None:
+        report = json.loads(args.render.read_text())
+        write_section(args.results, report["key"], render(report))
+        print(f"benchmark: section '{report['key']}' rewritten in {args.results} from {args.render}")
+        return
     corpus_root = args.corpus.resolve()
     args.work, args.results = args.work.resolve(), args.results.resolve()
     if not corpus_root.is_dir():
@@ -235,12 +244,12 @@ def main(argv: list[str] | None = None) -> None:
         "repeats": args.repeats, "stages": stages, "dvc": [asdict(m) for m in dvc_runs],
         "dvc_command": shlex.join(["dvc", "repro", *targets]), "dvc_cache_bytes": dvc_cache_bytes, "seed": seed,
     }
-    args.work.mkdir(parents=True, exist_ok=True)
-    (args.work / f"{slug}.json").write_text(json.dumps(report, indent=2) + "\n")
+    args.runs.mkdir(parents=True, exist_ok=True)
+    (args.runs / f"{slug}.json").write_text(json.dumps(report, indent=2) + "\n")
     write_section(args.results, key, render(report))
     if not args.keep_work:
         shutil.rmtree(run_dir)
-    print(f"benchmark: section '{key}' written to {args.results}; raw numbers in {args.work / (slug + '.json')}")
+    print(f"benchmark: section '{key}' written to {args.results}; raw numbers in {args.runs / (slug + '.json')}")
 
 
 if __name__ == "__main__":

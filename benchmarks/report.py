@@ -112,6 +112,20 @@ def render(report: dict[str, Any]) -> str:
                   row("CPU s", f"{ours_cpu:.2f}", f"{m['cpu_s']:.2f}", f"{ours_cpu / m['cpu_s']:.2f}"),
                   row("peak RSS MiB", mib(ours_peak), mib(m["peak_rss_bytes"]),
                       f"{ours_peak / m['peak_rss_bytes']:.2f}")]
+        rows_done = report["rows"]
+        lines += ["", "### Ours / seed's, stage by phase (wall)", "",
+                  "Each of our stage scripts (its own process: imports, workers, HDF5 in and out) beside the "
+                  "seed's phase doing the same work in its one process. Per row: wall seconds over the "
+                  f"{rows_done} rows (raw: over the {n} clips).", "",
+                  row("stage (seed's phase)", "ours wall s", "seed's wall s", "ours / seed's", "ours ms per row",
+                      "seed's ms per row"),
+                  row("---", "---:", "---:", "---:", "---:", "---:")]
+        for stage, phase in (("raw", "load"), ("augment", "augment"), ("pad", "pad"), ("mel", "mel")):
+            ours, theirs = stages[stage]["wall_s"], seed["timers_s"][phase]
+            per = n if stage == "raw" else rows_done
+            lines.append(row(f"{stage} ({phase})", f"{ours:.2f}", f"{theirs:.2f}",
+                             f"{ours / theirs:.2f}" if theirs > 0 else "-",
+                             f"{ours * 1000 / per:.2f}", f"{theirs * 1000 / per:.2f}"))
     return "\n".join(lines) + "\n"
 
 
