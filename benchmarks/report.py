@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 SEED_PHASES = ("load", "augment", "pad", "mel", "stack")
+SEED_PHASE_OF = {"raw": "load", "augment": "augment", "pad": "pad", "mel": "mel"}  # our data stages -> the seed's phases
 FEATURE_BRANCH = ("functionals", "handcrafted", "functionals_model", "handcrafted_model")  # from raw, beside the CNN
 MIB = 1024 * 1024
 
@@ -69,12 +70,12 @@ def render(report: dict[str, Any]) -> str:
         runs = (", ".join(f"{w:.1f}" for w in m["wall_runs_s"]),) if repeats > 1 else ()
         lines.append(row(m["name"], f"{m['wall_s']:.2f}", f"{m['cpu_s']:.2f}", rate(n, m["wall_s"]),
                          mib(m["peak_rss_bytes"]), mib(m["output_bytes"]), m["max_processes"], *runs))
-    data = [stages[s] for s in ("raw", "augment", "pad", "mel")]
+    data = [stages[s] for s in SEED_PHASE_OF]
     ours_wall = sum(m["wall_s"] for m in data)
     ours_peak = max(m["peak_rss_bytes"] for m in data)
     ours_cpu = sum(m["cpu_s"] for m in data)
     lines.append(total_row("raw → mel", data, n))
-    if set(stages) - {"raw", "augment", "pad", "mel", "split"}:  # --all-stages: the whole pipeline, one after another
+    if set(stages) - {*SEED_PHASE_OF, "split"}:  # --all-stages: the whole pipeline, one after another
         lines.append(total_row("every stage", report["stages"], n))
         branch = [stages[s] for s in FEATURE_BRANCH if s in stages]
         if branch:
@@ -120,7 +121,7 @@ def render(report: dict[str, Any]) -> str:
                   row("stage (seed's phase)", "ours wall s", "seed's wall s", "ours / seed's", "ours ms per row",
                       "seed's ms per row"),
                   row("---", "---:", "---:", "---:", "---:", "---:")]
-        for stage, phase in (("raw", "load"), ("augment", "augment"), ("pad", "pad"), ("mel", "mel")):
+        for stage, phase in SEED_PHASE_OF.items():
             ours, theirs = stages[stage]["wall_s"], seed["timers_s"][phase]
             per = n if stage == "raw" else rows_done
             lines.append(row(f"{stage} ({phase})", f"{ours:.2f}", f"{theirs:.2f}",
@@ -143,7 +144,8 @@ def write_section(results: Path, key: str, body: str) -> None:
     block = f"{start}\n{body}{end}\n"
     if start in text and end in text:
         before, rest = text.split(start, 1)
-        text = before + block + rest.split(end, 1)[1].lstrip("\n")
+        after = rest.split(end, 1)[1].lstrip("\n")
+        text = before + block + ("\n" + after if after else "")  # one blank line before the next section
     else:
         text = text.rstrip("\n") + "\n\n" + block
     results.write_text(text)

@@ -44,3 +44,4 @@ def test_write_section_replaces_its_own_section_only(tmp_path: Path) -> None:
     text = results.read_text()
     assert "second" in text and "first" not in text and "other" in text
     assert text.index("<!-- bench:a -->") < text.index("<!-- bench:b -->")
+    assert "<!-- /bench:a -->\n\n<!-- bench:b -->" in text  # replacing keeps the blank line between sections
