@@ -26,6 +26,16 @@ enrol from the training song only, as a singer who enrols with a known song and 
 scored on a new one: no take of the test song enters any clip's set, a training clip's
 included (``other_takes`` with ``[1]`` on ``split.train_statement: 1``).
 
+``functionals_model.enrolment_match_emotion`` (enthusiasm only) adds a second copy of the
+features, centred by the takes of the enrolment set sung with the *same emotion* as the
+scored take (all of the set when none is). Intensity is relative to the emotion: a strong
+sad take is quieter than a normal angry one, so the singer's own takes of that emotion are
+the yardstick. No emotion label of a scored take is read: ``feature_models`` predicts it
+with an emotion model fitted on the training clips (its penalty chosen on the validation
+clips), and does the same for the enrolment takes of every val and test clip's singer (a
+training clip's labels are training data); ``predict`` predicts the emotion of the scored
+take and of every enrolment take.
+
 ``functionals_model.enrolment_scale`` says what is removed: ``standardise`` subtracts the
 set's mean and divides by its standard deviation; ``centre`` only subtracts the mean. A
 few takes estimate a mean far better than a spread, so small sets may do better centred
@@ -61,6 +71,7 @@ class Enrolment:
     emotions: tuple[str, ...] = ()  # enrol only takes sung with these emotions (empty: any)
     scale: str = "standardise"  # standardise (mean and sd of the set) | centre (its mean only)
     statements: tuple[str, ...] = ()  # enrol only takes of these statements / songs (empty: any)
+    match_emotion: bool = False  # enthusiasm: add the features centred by the set's takes of the clip's emotion
 
     def describe(self) -> dict[str, object]:
         """What ``metrics/functionals_model.json`` records of the enrolment (the scale only when centred)."""
@@ -73,6 +84,8 @@ class Enrolment:
             described["statements"] = sorted(speaker_key(s) for s in self.statements)
         if self.scale != "standardise":
             described["scale"] = self.scale
+        if self.match_emotion:
+            described["match_emotion"] = True
         return described
 
 
@@ -147,6 +160,24 @@ def scale_by_set(row: np.ndarray, enrolled: np.ndarray, scale: str) -> np.ndarra
     mean = np.where(np.isfinite(mean), mean, 0.0)
     std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
     return (np.asarray(row, dtype=np.float64) - mean) / std
+
+
+def centre_by_emotion(row: np.ndarray, enrolled: np.ndarray, enrolled_emotions: np.ndarray, emotion: int) -> np.ndarray:
+    """``row`` less the mean of the ``enrolled`` takes whose emotion (class index) is ``emotion``; of all of them when
+    none is (``enrolment_match_emotion``: the same rule in training, evaluation and ``predict``)."""
+    enrolled = np.asarray(enrolled, dtype=np.float64)
+    matching = np.asarray(enrolled_emotions) == emotion
+    return scale_by_set(row, enrolled[matching] if matching.any() else enrolled, "centre")
+
+
+def emotion_matched(x: np.ndarray, sets: Sequence[np.ndarray], emotion_of: np.ndarray) -> np.ndarray:
+    """Each row of ``x`` centred by the members of its enrolment set (``enrolment_sets``) sung with its emotion
+    (``emotion_of``: a class index per row, true or predicted; ``centre_by_emotion``). Rows with an empty set stay."""
+    out = np.array(x, dtype=np.float64, copy=True)
+    for i, members in enumerate(sets):
+        if len(members):
+            out[i] = centre_by_emotion(x[i], x[members], emotion_of[members], emotion_of[i])
+    return out.astype(x.dtype)
 
 
 # --- the CNN: a singer's mean log-mel spectrum subtracted from every frame (train.enrolment) ------

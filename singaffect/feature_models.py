@@ -47,7 +47,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -272,10 +272,42 @@ class Outcome:
     #                                                                    test rows, test scores (Fitted's)
 
 
+def emotion_matched_inputs(x_raw: np.ndarray, x_enrolled: np.ndarray, sets: Sequence[np.ndarray],
+                           emotions: np.ndarray, sides: np.ndarray, name: str, alpha: float | Sequence[float],
+                           keras_fit: KerasFit | None = None) -> tuple[np.ndarray, float | None]:
+    """One split's inputs for ``enrolment_match_emotion``: the enrolled features beside the raw features centred by
+    the same-emotion takes of each clip's enrolment set (``enrolment.emotion_matched``), and the emotion model's alpha.
+
+    A train-side clip's emotion is its label (``emotions``, class indices); every other clip's
+    is predicted by model ``name`` fitted for emotion on the train side of the enrolled
+    features (``alpha`` chosen on the val side, as the emotion task does), so no label of a
+    test clip, or of its singer's other takes, is read.
+    """
+    fitted = fit_predict(name, "emotion", x_enrolled, emotions, sides, alpha, keras_fit)
+    emotion_of = np.where(sides == "train", np.asarray(emotions, dtype=np.int64), -1)
+    emotion_of[sides == "val"] = fitted.val
+    emotion_of[sides == "test"] = fitted.test
+    return np.hstack([x_enrolled, enrolment.emotion_matched(x_raw, sets, emotion_of)]), fitted.alpha
+
+
+def check_match_emotion(task: str, singer: enrolment.Enrolment, manifest: Sequence[dict[str, str]]) -> np.ndarray:
+    """The emotion class index of every manifest row, once ``enrolment_match_emotion``'s preconditions hold."""
+    key = "params key functionals_model.enrolment_match_emotion"
+    if task != "enthusiasm":
+        raise FeatureModelError(f"{key}: matches enrolment takes by emotion to score enthusiasm; train.task is {task!r}")
+    if singer.mode == "none":
+        raise FeatureModelError(f"{key}: needs singer enrolment (functionals_model.enrolment is none)")
+    try:
+        return corpus.targets_for_task(manifest, "emotion")
+    except corpus.TargetError as error:
+        raise FeatureModelError(f"{key}: needs emotion labels on the training clips ({error})") from None
+
+
 def run(name: str, task: str, x: np.ndarray, y: np.ndarray, folds: Sequence[splits.Split],
         alpha: float | Sequence[float], keras_fit: KerasFit | None = None,
-        emotions: Sequence[str] | None = None) -> Outcome:
-    """Fit and predict once per split in ``folds``."""
+        emotions: Sequence[str] | None = None,
+        fold_inputs: Callable[[np.ndarray], np.ndarray] | None = None) -> Outcome:
+    """Fit and predict once per split in ``folds`` (on ``fold_inputs(split.sides)`` instead of ``x`` when given)."""
     if name not in MODELS:
         raise FeatureModelError(f"params key functionals_model.model: unknown model {name!r} (choose from {list(MODELS)})")
     binary = task == "enthusiasm" and metrics.is_binary(y)
@@ -284,7 +316,8 @@ def run(name: str, task: str, x: np.ndarray, y: np.ndarray, folds: Sequence[spli
         test = split.rows("test")
         rows.append(test)
         fold_of.append(np.full(len(test), number))
-        fitted = fit_predict(name, task, x, y, split.sides, alpha, keras_fit)
+        inputs = x if fold_inputs is None else fold_inputs(split.sides)
+        fitted = fit_predict(name, task, inputs, y, split.sides, alpha, keras_fit)
         val_pred, test_pred = fitted.val, fitted.test
         predictions.append(test_pred)
         alphas.append(fitted.alpha)
@@ -333,19 +366,32 @@ def evaluate_table(features_path: str | Path, manifest: Sequence[dict[str, str]]
     ``split_files.read_clip_splits`` gives them. ``singer`` standardises every clip by its
     singer's enrolment set first (``enrolment.normalise``), whatever its side. A non-empty
     ``alpha_grid`` replaces ``alpha`` for ridge / logistic / svm / lda: each fold picks one on validation.
+    With ``singer.match_emotion`` each fold's inputs come from ``emotion_matched_inputs`` (twice the
+    features); its emotion model's alpha per fold is recorded as ``emotion_alpha_chosen``.
     The scores rows (``fusion.score_rows``) hold every fold's val and test scores.
     """
-    x, _ = feature_table.read_table(features_path, [r["clip_id"] for r in manifest])
-    x = enrolment.normalise(x, manifest, singer)
+    x_raw, _ = feature_table.read_table(features_path, [r["clip_id"] for r in manifest])
+    x = enrolment.normalise(x_raw, manifest, singer)
     y = corpus.targets_for_task(manifest, task)
     grid = name in PENALISED_MODELS and len(alpha_grid) > 0
-    outcome = run(name, task, x, y, folds, list(alpha_grid) if grid else alpha, keras_fit,
-                  [r["emotion"] for r in manifest])
+    penalty = list(alpha_grid) if grid else alpha
+    fold_inputs, emotion_alphas = None, []
+    if singer.match_emotion:
+        emotions, sets = check_match_emotion(task, singer, manifest), enrolment.enrolment_sets(manifest, singer)
+
+        def fold_inputs(sides: np.ndarray) -> np.ndarray:
+            inputs, emotion_alpha = emotion_matched_inputs(x_raw, x, sets, emotions, sides, name, penalty, keras_fit)
+            emotion_alphas.append(emotion_alpha)
+            return inputs
+
+    outcome = run(name, task, x, y, folds, penalty, keras_fit, [r["emotion"] for r in manifest], fold_inputs)
     result = summary(task, y, outcome, folds, manifest,
-                     {"model": name, "features": Path(features_path).parent.name, "n_features": int(x.shape[1]),
+                     {"model": name, "features": Path(features_path).parent.name,
+                      "n_features": int(x.shape[1]) * (2 if singer.match_emotion else 1),
                       **({"enrolment": singer.describe()} if singer.mode != "none" else {}),
                       **({"alpha_grid": sorted(float(a) for a in alpha_grid), "alpha_chosen": outcome.alphas}
-                         if grid else {})})
+                         if grid else {}),
+                      **({"emotion_alpha_chosen": emotion_alphas} if singer.match_emotion else {})})
 
     def shown(value: Any) -> Any:
         return EMOTIONS[int(value)] if task == "emotion" else round(float(value), 5)

@@ -153,6 +153,7 @@ SCHEMA: dict[str, Any] = {
         "enrolment_emotions": Spec(list, item=str),
         "enrolment_scale": Spec(str, choices=("standardise", "centre")),
         "enrolment_statements": Spec(list, item=(int, str)),
+        "enrolment_match_emotion": Spec(bool),
     },
     "handcrafted_model": {"alpha": Spec(float, 1e-9, 1e9)},
 }

@@ -276,10 +276,13 @@ def score_with_features(audio_path: str | Path, model_path: str | Path,
         samples = audio_io.load_mono(path, saved.sample_rate)
         return feature_table.stored_rows(functionals.functionals(samples, saved.sample_rate, settings)[None, :])[0]
 
-    row = features_of(audio_path)
+    raw = features_of(audio_path)
+    row = raw
     if enrolled:
-        row = enrolment.scale_by_set(row, np.stack([features_of(p) for p in enrolled]),
-                                     saved.enrolment.get("scale", "standardise"))
+        takes = np.stack([features_of(p) for p in enrolled])
+        row = enrolment.scale_by_set(raw, takes, saved.enrolment.get("scale", "standardise"))
+        if saved.enrolment.get("match_emotion"):
+            row = np.concatenate([row, emotion_matched_row(saved, raw, row, takes)])
     x = np.asarray(row, dtype=saved.x_train.dtype)[None, :]
     prep, model = saved.fit()
     score = feature_models.penalised_scores(prep, model, saved.task, x)[0]
@@ -293,6 +296,20 @@ def score_with_features(audio_path: str | Path, model_path: str | Path,
             result["threshold"] = round(float(saved.threshold), 6)
             result["strong"] = bool(score >= saved.threshold)
     return result
+
+
+def emotion_matched_row(saved: feature_model_file.SavedFeatureModel, raw: np.ndarray, enrolled_row: np.ndarray,
+                        takes: np.ndarray) -> np.ndarray:
+    """``enrolment_match_emotion``: the take's raw features centred by the enrolment ``takes`` whose predicted
+    emotion is the take's own, as training did (``enrolment.centre_by_emotion``). Each enrolment take's
+    emotion is predicted from its features scaled by the other enrolment takes (their labels are never asked for)."""
+    scale = saved.enrolment.get("scale", "standardise")
+    prep, model = saved.fit_emotion()
+    scaled_takes = [enrolment.scale_by_set(takes[j], np.delete(takes, j, axis=0), scale) if len(takes) > 1
+                    else np.asarray(takes[j], dtype=np.float64) for j in range(len(takes))]
+    predicted = feature_models.penalised_scores(prep, model, "emotion",
+                                                np.stack([enrolled_row, *scaled_takes]).astype(saved.x_train.dtype))
+    return enrolment.centre_by_emotion(raw, takes, predicted[1:], predicted[0])
 
 
 def format_feature_result(result: dict[str, Any]) -> str:

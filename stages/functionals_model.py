@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     folds = split_files.read_clip_splits(args.split, [row["clip_id"] for row in manifest])
     singer = enrolment.Enrolment(cfg["enrolment"], cfg["enrolment_takes"], cfg["seed"],
                                  tuple(cfg["enrolment_emotions"]), cfg["enrolment_scale"],
-                                 tuple(str(s) for s in cfg["enrolment_statements"]))
+                                 tuple(str(s) for s in cfg["enrolment_statements"]), cfg["enrolment_match_emotion"])
     keras_fit = feature_models.KerasFit(cfg["epochs"], cfg["batch_size"], cfg["learning_rate"], cfg["patience"],
                                         cfg["seed"])
     result, predictions, scores = feature_models.evaluate_table(args.features, manifest, task, folds, cfg["model"],
@@ -33,8 +33,9 @@ def main(argv: list[str] | None = None) -> None:
             raise feature_models.FeatureModelError("--model-out needs one split (the default pipeline's), not a "
                                                    f"cross-validation of {len(folds)} folds")
         alpha = result["alpha_chosen"][0] if "alpha_chosen" in result else cfg["alpha"]
+        emotion_alpha = result["emotion_alpha_chosen"][0] if "emotion_alpha_chosen" in result else None
         saved = feature_model_file.build(args.features, manifest, task, folds[0], cfg["model"], alpha, singer,
-                                         p["data"]["sample_rate"], p["functionals"])
+                                         p["data"]["sample_rate"], p["functionals"], emotion_alpha)
     feature_models.write_outputs(args.metrics, args.predictions, result, predictions, args.scores, scores)
     if args.model_out is not None:
         feature_model_file.save(args.model_out, saved)
