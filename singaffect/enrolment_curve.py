@@ -43,7 +43,15 @@ def _takes(metrics: dict[str, Any]) -> int | str | None:
     return enrolment.get("takes", ALL)
 
 
-Key = tuple[str, str, str, str, str]  # task, model, features, strategy, enrolment scale
+Key = tuple[str, str, str, str, str, str]  # task, model, features, strategy, curve (curve_of), rows (rows_of)
+ENROLLED = " + singer enrolment"  # how a results label names its enrolment: what comes before it names the rows' features
+
+
+def rows_of(label: str) -> str:
+    """The feature set an enrolled row's label names (the text before its enrolment), or "" when it names none.
+    Metrics do not record how features were extracted (e.g. ``functionals.tonnetz``), so rows of two
+    feature sets of one model would otherwise share a curve."""
+    return label.split(ENROLLED)[0] if ENROLLED in label else ""
 
 
 def curves(entries: list[dict[str, Any]]) -> dict[Key, list[Point]]:
@@ -62,19 +70,31 @@ def curves(entries: list[dict[str, Any]]) -> dict[Key, list[Point]]:
         if takes == 0:
             without.setdefault(base, []).append(point)
         else:
-            groups.setdefault((*base, metrics["enrolment"].get("scale", "standardise")), []).append(point)
-    return {key: sorted(points + _starts(without.get(key[:4], []), points, key[0]), key=lambda p: _order(p.takes))
+            groups.setdefault((*base, curve_of(metrics["enrolment"]), rows_of(entry["label"])), []).append(point)
+    return {key: sorted(points + _starts(without.get(key[:4], []), points, key[0], key[5]), key=lambda p: _order(p.takes))
             for key, points in sorted(groups.items())
             if any(isinstance(p.takes, int) and p.takes > 0 for p in points)}
 
 
-def _starts(candidates: list[Point], enrolled: list[Point], task: str) -> list[Point]:
+MATCHED = " + same emotion"  # enrolment_match_emotion: its own curve beside the plain set's
+
+
+def curve_of(enrolment: dict[str, Any]) -> str:
+    """The curve an enrolled row belongs on: its scale, and whether it also matched takes by emotion."""
+    return enrolment.get("scale", "standardise") + (MATCHED if enrolment.get("match_emotion") else "")
+
+
+def _starts(candidates: list[Point], enrolled: list[Point], task: str, rows: str = "") -> list[Point]:
     """The unenrolled rows that start a curve: metrics do not record how the features were
-    extracted (e.g. ``functionals.mel_scale``), so when several rows qualify, keep those whose
-    label, up to the task, begins the label of an enrolled row on the curve."""
+    extracted (e.g. ``functionals.mel_scale``), so when several rows qualify, keep the one whose
+    label, up to the task, is the curve's feature set (``rows_of``), else those whose label
+    begins the label of an enrolled row on the curve."""
     if len(candidates) < 2:
         return candidates
     stem = lambda label: label.split(f", {task}")[0]  # noqa: E731
+    same = [c for c in candidates if rows and stem(c.label) == rows]
+    if same:
+        return same
     matching = [c for c in candidates if any(p.label.startswith(stem(c.label)) for p in enrolled)]
     return matching or candidates
 
@@ -86,9 +106,11 @@ def markdown(found: dict[Key, list[Point]], metric_of: dict[str, str]) -> str:
              "`functionals_model.enrolment_takes`; `classic.*` in commands recorded before that section was "
              "renamed), 0 = no enrolment, all = every take outside the scored line. Each set either "
              "standardises the take's features (its mean and sd) or only centres them (its mean; "
-             "`functionals_model.enrolment_scale: centre`).", ""]
-    for (task, model, features, strategy, scale), points in found.items():
-        lines += [f"## {task}, {model} on {features}, `{strategy}`, enrolment {_scale_words(scale)}", "",
+             "`functionals_model.enrolment_scale: centre`); with `functionals_model.enrolment_match_emotion` "
+             "the take is also centred by the set's takes of its predicted emotion (a curve of its own).", ""]
+    for key, points in found.items():
+        task, model, features, strategy, scale, _ = key
+        lines += [f"## {task}, {model} on {features}, `{strategy}`, enrolment {_scale_words(scale)}{_rows_words(key, found)}", "",
                   f"| enrolment takes | {metric_of[task]} | 95 % CI | runs | row |", "|---|---|---|---|---|"]
         for p in points:
             lines.append(f"| {p.takes} | {p.value:.3f} | {p.ci95[0]:.3f}–{p.ci95[1]:.3f} | {p.runs} | {p.label} |")
@@ -98,8 +120,16 @@ def markdown(found: dict[Key, list[Point]], metric_of: dict[str, str]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _scale_words(scale: str) -> str:
-    return {"standardise": "standardised", "centre": "centred"}.get(scale, scale)
+def _rows_words(key: Key, found: dict[Key, list[Point]]) -> str:
+    """The feature set in a curve's title, where another curve has the same title otherwise."""
+    shared = [other for other in found if other[:5] == key[:5]]
+    return f" (rows: {key[5]})" if key[5] and len(shared) > 1 else ""
+
+
+def _scale_words(curve: str) -> str:
+    scale, matched = curve.removesuffix(MATCHED), curve.endswith(MATCHED)
+    words = {"standardise": "standardised", "centre": "centred"}.get(scale, scale)
+    return words + (", plus centred by the takes of the same predicted emotion" if matched else "")
 
 
 def plot(found: dict[Key, list[Point]], metric_of: dict[str, str], path: Path) -> None:
@@ -112,11 +142,12 @@ def plot(found: dict[Key, list[Point]], metric_of: dict[str, str], path: Path) -
     with matplotlib.rc_context({"svg.hashsalt": "singaffect", "svg.fonttype": "none"}):
         figure, axis = plt.subplots(figsize=(6, 3.6))
         positions = sorted({p.takes for points in found.values() for p in points}, key=_order)
-        for (task, model, features, strategy, scale), points in found.items():
+        for key, points in found.items():
+            task, model, features, strategy, scale, _ = key
             x = [positions.index(p.takes) for p in points]
             y = [p.value for p in points]
             error = [[p.value - p.ci95[0] for p in points], [p.ci95[1] - p.value for p in points]]
-            axis.errorbar(x, y, yerr=error, marker="o", capsize=3, label=f"{task}: {model} on {features}, {_scale_words(scale)}")
+            axis.errorbar(x, y, yerr=error, marker="o", capsize=3, label=f"{task}: {model} on {features}, {_scale_words(scale)}{_rows_words(key, found)}")
         axis.set_xticks(range(len(positions)), [str(t) for t in positions])
         axis.set_xlabel("enrolment takes (0: none)")
         axis.set_ylabel(" / ".join(sorted({metric_of[key[0]] for key in found})) or "headline")

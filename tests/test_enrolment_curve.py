@@ -6,14 +6,15 @@ import json
 from singaffect import cli, enrolment_curve, results
 
 
-def row(path, label, takes, value, mode="other_takes", emotions=None, runs=1, scale=None):
+def row(path, label, takes, value, mode="other_takes", emotions=None, runs=1, scale=None, matched=False):
     metrics = {"task": "emotion", "model": "ridge", "features": "functionals", "strategy": "actor_folds",
                "leaky": False, "protocol": "cv", "n_test": 10,
                "headline": {"metric": "accuracy", "value": value, "ci95": [value - 0.02, value + 0.03]}}
     if takes != 0:
         metrics["enrolment"] = {"mode": mode, **({"takes": takes} if mode == "other_takes" else {}),
                                 **({"emotions": emotions} if emotions else {}),
-                                **({"scale": scale} if scale else {})}
+                                **({"scale": scale} if scale else {}),
+                                **({"match_emotion": True} if matched else {})}
     run = {"commit": "0" * 40, "command": "dvc exp run", "source": "metrics/cv/classic.json", "metrics": metrics}
     path.write_text(json.dumps({"label": label, "runs": [run] * runs}))
 
@@ -50,8 +51,8 @@ def test_centred_sets_get_their_own_curve_starting_from_the_same_unenrolled_row(
     row(tmp_path / "004_d.json", "all centred", "all", 0.86, scale="centre")
     found = enrolment_curve.curves(results.load(tmp_path))
     key = ("emotion", "ridge", "functionals", "actor_folds")
-    assert [p.label for p in found[(*key, "standardise")]] == ["none", "two standardised"]
-    assert [p.label for p in found[(*key, "centre")]] == ["none", "two centred", "all centred"]
+    assert [p.label for p in found[(*key, "standardise", "")]] == ["none", "two standardised"]
+    assert [p.label for p in found[(*key, "centre", "")]] == ["none", "two centred", "all centred"]
     enrolment_curve.write(tmp_path)
     table = (tmp_path / "enrolment_curve.md").read_text()
     assert "enrolment centred" in table and "enrolment standardised" in table
@@ -64,3 +65,37 @@ def test_of_several_unenrolled_rows_the_one_whose_label_the_enrolled_rows_extend
     row(tmp_path / "003_c.json", "SVM on dB features + singer enrolment (4 other takes), emotion, 5 actor folds", 4, 0.80)
     (points,) = enrolment_curve.curves(results.load(tmp_path)).values()
     assert [p.value for p in points] == [0.75, 0.80]
+
+
+def test_sets_matched_by_emotion_get_their_own_curve(tmp_path):
+    row(tmp_path / "001_a.json", "none", 0, 0.70)
+    row(tmp_path / "002_b.json", "four", 4, 0.75)
+    row(tmp_path / "003_c.json", "all", "all", 0.86)
+    row(tmp_path / "004_d.json", "four matched", 4, 0.78, matched=True)
+    row(tmp_path / "005_e.json", "all matched", "all", 0.90, matched=True)
+    found = enrolment_curve.curves(results.load(tmp_path))
+    key = ("emotion", "ridge", "functionals", "actor_folds")
+    assert [p.label for p in found[(*key, "standardise", "")]] == ["none", "four", "all"]
+    assert [p.label for p in found[(*key, "standardise + same emotion", "")]] == ["none", "four matched", "all matched"]
+    enrolment_curve.write(tmp_path)
+    assert "enrolment standardised, plus centred by the takes of the same predicted emotion" in (
+        tmp_path / "enrolment_curve.md").read_text()
+
+
+def test_rows_of_two_feature_sets_get_a_curve_each_started_by_their_own_unenrolled_row(tmp_path):
+    row(tmp_path / "001_a.json", "Model on bands, emotion, 5 folds", 0, 0.70)
+    row(tmp_path / "002_b.json", "Model on bands and chroma, emotion, 5 folds", 0, 0.68)
+    row(tmp_path / "003_c.json", "Model on bands + singer enrolment (4 other takes), emotion, 5 folds", 4, 0.75)
+    row(tmp_path / "004_d.json", "Model on bands + singer enrolment (all other takes), emotion, 5 folds", "all", 0.86)
+    row(tmp_path / "005_e.json", "Model on bands and chroma + singer enrolment (all other takes), emotion, 5 folds",
+        "all", 0.85)
+    found = enrolment_curve.curves(results.load(tmp_path))
+    key = ("emotion", "ridge", "functionals", "actor_folds", "standardise")
+    assert [p.value for p in found[(*key, "Model on bands")]] == [0.70, 0.75, 0.86]
+    assert (*key, "Model on bands and chroma") not in found  # no drawn-takes row: no curve
+    row(tmp_path / "006_f.json", "Model on bands and chroma + singer enrolment (4 other takes), emotion, 5 folds", 4,
+        0.74)
+    found = enrolment_curve.curves(results.load(tmp_path))
+    assert [p.value for p in found[(*key, "Model on bands and chroma")]] == [0.68, 0.74, 0.85]
+    enrolment_curve.write(tmp_path)
+    assert "(rows: Model on bands and chroma)" in (tmp_path / "enrolment_curve.md").read_text()
