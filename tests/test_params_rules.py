@@ -41,6 +41,8 @@ def bad_values(spec: Spec) -> list[tuple[Any, str]]:
     """(value, message fragment) pairs that break ``spec``, one per rule it has."""
     kinds = spec.kind if isinstance(spec.kind, tuple) else (spec.kind,)
     cases: list[tuple[Any, str]] = [(True, "expected"), (None, "expected")]
+    if bool in kinds:  # a switch: only true or false, never 1 or "true"
+        return [(None, "expected"), (1, "expected"), ("true", "expected")]
     if str in kinds and int not in kinds:
         cases.append((5, "expected"))
     if (int in kinds or float in kinds) and str not in kinds:
