@@ -15,7 +15,7 @@ written for a Keras model (mlp, ...) says so when ``predict`` asks for it.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -100,9 +100,9 @@ def build(features_path: str | Path, manifest: list[dict[str, str]], task: str, 
 
 def save(path: str | Path, saved: SavedFeatureModel) -> None:
     """Write ``saved`` to ``path`` (HDF5), whole or not at all."""
-    arrays = [k for k in ARRAYS if getattr(saved, k) is not None]
-    settings = {k: v for k, v in asdict(saved).items()
-                if k not in ARRAYS and not (k == "emotion_alpha" and v is None)}  # older files stay byte-identical
+    optional = {f.name for f in fields(saved) if f.default is None}  # left at None: not written, so files
+    arrays = [k for k in ARRAYS if getattr(saved, k) is not None]  # without them keep their bytes
+    settings = {k: v for k, v in asdict(saved).items() if k not in ARRAYS and not (k in optional and v is None)}
     settings["feature_names"] = list(saved.feature_names)
     with storage.atomic_outputs(path) as (tmp,):
         with storage.create_h5(tmp) as handle:  # byte-stable: same fit, same file

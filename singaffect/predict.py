@@ -305,8 +305,8 @@ def emotion_matched_row(saved: feature_model_file.SavedFeatureModel, raw: np.nda
     emotion is predicted from its features scaled by the other enrolment takes (their labels are never asked for)."""
     scale = saved.enrolment.get("scale", "standardise")
     prep, model = saved.fit_emotion()
-    scaled_takes = [enrolment.scale_by_set(takes[j], np.delete(takes, j, axis=0), scale) if len(takes) > 1
-                    else np.asarray(takes[j], dtype=np.float64) for j in range(len(takes))]
+    scaled_takes = [enrolment.scale_by_set(takes[j], np.delete(takes, j, axis=0), scale)  # one take: left as it is
+                    for j in range(len(takes))]
     predicted = feature_models.penalised_scores(prep, model, "emotion",
                                                 np.stack([enrolled_row, *scaled_takes]).astype(saved.x_train.dtype))
     return enrolment.centre_by_emotion(raw, takes, predicted[1:], predicted[0])

@@ -125,6 +125,10 @@ def test_predict_matches_the_enrolment_takes_by_predicted_emotion(corpus_table: 
     scored = predict.score_with_features(take, path, labelled)
     assert np.isfinite(scored["enthusiasm"]) and scored["enrolment"]["match_emotion"] is True
     assert scored["enthusiasm"] == predict.score_with_features(take, path, unlabelled)["enthusiasm"]
+    one = tmp_path / "one"  # a single enrolment take: predicted from its own features, and still scored
+    one.mkdir()
+    shutil.copy(next(unlabelled.iterdir()), one / "take0.wav")
+    assert np.isfinite(predict.score_with_features(take, path, one)["enthusiasm"])
     plain = tmp_path / "plain.h5"
     feature_model_file.save(plain, feature_model_file.build(data["table"], manifest, "enthusiasm", data["split"], "svm",
                                                             1.0, Enrolment("other_takes"), RATE, SETTINGS))
