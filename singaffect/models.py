@@ -24,6 +24,10 @@ class ModelError(SingaffectError, ValueError):
     """A saved model cannot be loaded (missing, damaged, or holding code); names the file."""
 
 
+class SettingsError(SingaffectError, ValueError):
+    """A model setting does not fit the task (``train.label_smoothing`` for a score); names the key."""
+
+
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
 
 
@@ -146,20 +150,38 @@ BUILDERS: dict[str, Callable] = {"compact_cnn": compact_cnn, "seed_cnn": seed_cn
 
 
 def build_cnn(name: str, input_shape: tuple[int, ...], task: str, n_classes: int,
-              norm: layers.Layer, learning_rate: float) -> keras.Model:
-    """A compiled CNN ``name`` for ``task`` on inputs of ``input_shape`` (n_mels, frames, 1)."""
+              norm: layers.Layer, learning_rate: float, label_smoothing: float = 0.0,
+              soft_labels: bool = False) -> keras.Model:
+    """A compiled CNN ``name`` for ``task`` on inputs of ``input_shape`` (n_mels, frames, 1).
+
+    ``soft_labels``: emotion targets come one-hot (or mixed by mixup) instead of as class indices.
+    """
     if name not in BUILDERS:
         raise ValueError(f"params key train.model: unknown model {name!r} (choose from {list(BUILDERS)})")
     inputs = keras.Input(shape=input_shape, name="log_mel")
     outputs = BUILDERS[name](norm(inputs), task, n_classes)
     model = keras.Model(inputs, outputs, name=name)
-    compile_for_task(model, task, learning_rate)
+    compile_for_task(model, task, learning_rate, label_smoothing, soft_labels)
     return model
 
 
-def compile_for_task(model: keras.Model, task: str, learning_rate: float) -> None:
-    if task == "emotion":
+def needs_soft_labels(task: str, mixup: float, label_smoothing: float) -> bool:
+    """Whether emotion targets must be one-hot rows: mixup blends them, label smoothing needs the categorical loss."""
+    return task == "emotion" and (mixup > 0 or label_smoothing > 0)
+
+
+def compile_for_task(model: keras.Model, task: str, learning_rate: float, label_smoothing: float = 0.0,
+                     soft_labels: bool = False) -> None:
+    """Adam with the task's loss: class indices (or soft rows) for emotion, mean squared error for enthusiasm."""
+    if task == "emotion" and (soft_labels or label_smoothing > 0):
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+                      metrics=["accuracy"])
+    elif task == "emotion":
         model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    elif label_smoothing > 0:
+        raise SettingsError(f"params key train.label_smoothing: {label_smoothing} smooths class labels, but "
+                         f"train.task={task} regresses a score; set it to 0")
     else:
         model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse", metrics=["mae"])

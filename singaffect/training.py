@@ -139,18 +139,48 @@ class SpecMasks:
                 x[i, :, start:start + width] = self.fill[:, None]
 
 
+@dataclass(frozen=True)
+class Mixup:
+    """mixup (Zhang et al. 2018): each train batch becomes ``lam * batch + (1 - lam) * batch[perm]``,
+    inputs and targets alike, with ``lam ~ Beta(alpha, alpha)`` and the permutation drawn afresh for
+    every batch of every epoch.
+
+    The draws depend only on ``seed``, the epoch and the batch's index, so streamed and held
+    batches mix alike. Targets must be float rows (one-hot emotions) or scores.
+    """
+
+    alpha: float
+    seed: int
+
+    STREAM = 1  # keeps these draws apart from SpecMasks', which are seeded by (seed, epoch, row)
+
+    @classmethod
+    def from_params(cls, alpha: float, seed: int) -> "Mixup | None":
+        """``train.mixup`` as a mixer, or None when it is 0."""
+        return cls(float(alpha), seed) if alpha > 0 else None
+
+    def apply(self, x: np.ndarray, y: np.ndarray, epoch: int, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The mixed batch ``(x, y)`` for batch ``index`` of ``epoch``."""
+        rng = np.random.default_rng((self.seed, epoch, index, self.STREAM))
+        lam = np.float32(rng.beta(self.alpha, self.alpha))
+        perm = rng.permutation(len(x))
+        y = np.asarray(y, dtype=np.float32)
+        return lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
+
+
 class MelBatches(keras.utils.PyDataset):
     """Batches ``(log_mel[..., None], target)`` from ``mel.h5``: read on demand (streamed, with
     ``workers`` threads prefetching), or from the rows held in memory (``in_memory``).
 
     Both give the same batches in the same order, so training is byte-identical either way.
     ``offsets`` (one ``(n_mels,)`` row per row of ``rows``: ``singer_offsets``) are subtracted
-    from every frame of their row; then ``masks`` (train rows only) mask them.
+    from every frame of their row; then ``masks`` (train rows only) mask them and ``mixup`` (train
+    rows only) blends each batch with itself shuffled.
     """
 
     def __init__(self, mel_path: Path, rows: np.ndarray, targets: np.ndarray | None, batch_size: int,
                  shuffle_seed: int | None = None, in_memory: bool = False, offsets: np.ndarray | None = None,
-                 masks: SpecMasks | None = None, **kwargs: Any):
+                 masks: SpecMasks | None = None, mixup: Mixup | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.mel_path = Path(mel_path)
         self.rows = np.asarray(rows, dtype=np.int64)
@@ -161,6 +191,9 @@ class MelBatches(keras.utils.PyDataset):
         self.order = np.arange(len(self.rows))
         self.offsets = None if offsets is None else np.asarray(offsets, dtype=np.float32)
         self.masks = masks
+        self.mixup = mixup
+        if mixup is not None and targets is None:
+            raise ValueError("mixup blends targets: give MelBatches the rows' targets")
         if self.offsets is not None and len(self.offsets) != len(self.rows):
             raise ValueError(f"{len(self.offsets)} offsets for {len(self.rows)} rows")
         self._handle: h5py.File | None = None
@@ -189,10 +222,12 @@ class MelBatches(keras.utils.PyDataset):
             x -= self.offsets[picked][:, :, None]
         if self.masks is not None:
             self.masks.apply(x, self.rows[picked], self.epoch)
-        x = x[..., None]
         if self.targets is None:
-            return (x,)
-        return x, self.targets[picked]
+            return (x[..., None],)
+        y = self.targets[picked]
+        if self.mixup is not None:
+            x, y = self.mixup.apply(x, y, self.epoch, index)
+        return x[..., None], y
 
     def on_epoch_end(self) -> None:
         self.epoch += 1

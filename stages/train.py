@@ -14,7 +14,7 @@ import numpy as np
 
 from singaffect import calibration, corpus, params, preprocessing, split_files, stage, storage, training
 from singaffect.corpus import EMOTIONS
-from singaffect.models import build_cnn, normaliser, save_model
+from singaffect.models import build_cnn, needs_soft_labels, normaliser, save_model
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -40,8 +40,12 @@ def main(argv: list[str] | None = None) -> None:
         return None if offsets is None else offsets[rows[side]]
 
     stats = training.train_statistics(mel, rows["train"], offsets=offsets_of("train"))
+    soft = needs_soft_labels(cfg["task"], cfg["mixup"], cfg["label_smoothing"])
+    if soft:  # one-hot rows, so that mixup can blend them and the categorical loss smooth them
+        targets = np.eye(len(EMOTIONS), dtype=np.float32)[targets]
     model = build_cnn(cfg["model"], input_shape, cfg["task"], len(EMOTIONS),
-                      normaliser(cfg["normalization"], stats), cfg["learning_rate"])
+                      normaliser(cfg["normalization"], stats), cfg["learning_rate"],
+                      label_smoothing=cfg["label_smoothing"], soft_labels=soft)
     stage.log.info("train: %s for %s, %d parameters, %d train / %d val rows", cfg["model"], cfg["task"],
                    model.count_params(), len(rows["train"]), len(rows["val"]))
     in_memory = training.fits_in_memory(mel, len(rows["train"]) + len(rows["val"]), cfg["memory_budget_gb"])
@@ -54,8 +58,13 @@ def main(argv: list[str] | None = None) -> None:
     if masks is not None:
         stage.log.info("train: SpecAugment, %d frequency masks (up to %d bands) and %d time masks (up to %d frames) "
                        "a row", masks.masks, masks.max_bands, masks.masks, masks.max_frames)
+    mixup = training.Mixup.from_params(cfg["mixup"], cfg["seed"])
+    if mixup is not None:
+        stage.log.info("train: mixup, each batch blended with itself shuffled, weight ~ Beta(%g, %g)",
+                       mixup.alpha, mixup.alpha)
     train = training.MelBatches(mel, rows["train"], targets[rows["train"]], cfg["batch_size"],
-                                shuffle_seed=cfg["seed"], offsets=offsets_of("train"), masks=masks, **feed)
+                                shuffle_seed=cfg["seed"], offsets=offsets_of("train"), masks=masks, mixup=mixup,
+                                **feed)
     val = training.MelBatches(mel, rows["val"], targets[rows["val"]], cfg["batch_size"], offsets=offsets_of("val"),
                               **feed)
     started = time.perf_counter()
