@@ -172,11 +172,18 @@ def needs_soft_labels(task: str, mixup: float, label_smoothing: float) -> bool:
 
 def compile_for_task(model: keras.Model, task: str, learning_rate: float, label_smoothing: float = 0.0,
                      soft_labels: bool = False) -> None:
-    """Adam with the task's loss: class indices (or soft rows) for emotion, mean squared error for enthusiasm."""
-    if task == "emotion" and (soft_labels or label_smoothing > 0):
+    """Adam with the task's loss: class indices (or soft rows) for emotion, mean squared error for enthusiasm.
+
+    ``soft_labels`` alone picks the categorical loss, so the loss always matches the targets the
+    caller feeds; the stage decides it with :func:`needs_soft_labels`.
+    """
+    if task == "emotion" and soft_labels:
         model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                       loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
                       metrics=["accuracy"])
+    elif task == "emotion" and label_smoothing > 0:
+        raise ValueError("label smoothing needs one-hot emotion targets: pass "
+                         "soft_labels=needs_soft_labels(task, mixup, label_smoothing)")
     elif task == "emotion":
         model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])

@@ -88,6 +88,9 @@ def test_label_smoothing_raises_the_loss_of_a_confident_right_answer_and_is_refu
     with pytest.raises(ValueError, match="train.label_smoothing"):
         build_cnn("compact_cnn", (N_MELS, FRAMES, 1), "enthusiasm", len(EMOTIONS), normaliser("standard", stats),
                   1e-3, label_smoothing=0.1)
+    with pytest.raises(ValueError, match="soft_labels"):  # smoothing on class indices would mismatch loss and targets
+        build_cnn("compact_cnn", (N_MELS, FRAMES, 1), "emotion", len(EMOTIONS), normaliser("standard", stats),
+                  1e-3, label_smoothing=0.1, soft_labels=False)
 
 
 @pytest.mark.slow
