@@ -118,6 +118,7 @@ SCHEMA: dict[str, Any] = {
         "spec_augment": {"masks": Spec(int, 0, 64), "max_bands": Spec(int, 0, 4096), "max_frames": Spec(int, 0, 100000)},
         "mixup": Spec(float, 0.0, 100.0),
         "label_smoothing": Spec(float, 0.0, 0.9),
+        "lr_schedule": Spec(str, choices=("constant", "cosine")),
     },
     "compute": {"n_jobs": Spec(int, -1, 256), "chunk_size": Spec(int, 1, 100000),
                 "backend": Spec(str, choices=compute.BACKENDS), "scheduler": Spec(str)},

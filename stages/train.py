@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> None:
                               **feed)
     started = time.perf_counter()
     with Live(dir=str(args.live), dvcyaml=False, save_dvc_exp=False, report=None) as live:
-        history = training.fit(model, train, val, cfg["epochs"], cfg["patience"], [training.LiveLogger(live)])
+        history = training.fit(model, train, val, cfg["epochs"], cfg["patience"], [training.LiveLogger(live)],
+                               lr_schedule=cfg["lr_schedule"])
     seconds = time.perf_counter() - started
     val_loss = history.history["val_loss"]
     calibrated = calibration.IDENTITY
