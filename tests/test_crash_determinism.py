@@ -32,7 +32,7 @@ import synth
 import tinyrepo
 from singaffect import corpus, storage
 
-DATA_STAGES = ("raw", "augment", "pad", "mel", "split")
+DATA_STAGES = tinyrepo.DATA_STAGES
 HIDDEN_TEMP = re.compile(r"\.[^/]+\.tmp-\d+(\.\w+)?")
 
 

@@ -28,9 +28,8 @@ def train(repo: Path, name: str, distribution: str) -> subprocess.CompletedProce
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tinyrepo.make_repo(tmp_path_factory.mktemp("distribution") / "repo", params={"train.batch_size": 16})
-    for stage in ("raw", "augment", "pad", "mel", "split"):
-        assert tinyrepo.run_stage(repo, stage) == 0, stage
+    repo = tinyrepo.repo_ready_to_train(tmp_path_factory.mktemp("distribution") / "repo",
+                                        params={"train.batch_size": 16})
     return repo
 
 

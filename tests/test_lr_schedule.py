@@ -61,9 +61,7 @@ def test_fit_trains_each_epoch_at_the_scheduled_rate(tmp_path: Path, schedule: s
 def test_train_stage_anneals_deterministically_and_refuses_an_unknown_schedule(tmp_path, capsys) -> None:
     from singaffect.models import load_model
 
-    repo = tinyrepo.make_repo(tmp_path / "repo")
-    for stage in ("raw", "augment", "pad", "mel", "split"):
-        assert tinyrepo.run_stage(repo, stage) == 0, stage
+    repo = tinyrepo.repo_ready_to_train(tmp_path / "repo")
     weights = {}
     for run, schedule in enumerate(("constant", "cosine", "cosine")):
         tinyrepo.write_params(repo, {"train.lr_schedule": schedule, "train.epochs": 3, "train.patience": 3})

@@ -97,9 +97,7 @@ def test_label_smoothing_raises_the_loss_of_a_confident_right_answer_and_is_refu
 def test_train_stage_mixes_alike_streamed_or_held_and_refuses_smoothing_a_score(tmp_path, capsys) -> None:
     from singaffect.models import load_model
 
-    repo = tinyrepo.make_repo(tmp_path / "repo")
-    for stage in ("raw", "augment", "pad", "mel", "split"):
-        assert tinyrepo.run_stage(repo, stage) == 0, stage
+    repo = tinyrepo.repo_ready_to_train(tmp_path / "repo")
     weights = {}
     for setting, budgets in (((0.0, 0.0), (0.0,)), ((0.4, 0.0), (0.0, 4.0)), ((0.0, 0.1), (0.0,)), ((0.4, 0.1), (0.0,))):
         for budget in budgets:  # 0: streamed from HDF5; 4 GiB: held in memory

@@ -222,9 +222,7 @@ def test_live_logger_splits_train_and_val() -> None:
 def test_rows_held_in_memory_and_streamed_train_byte_identical_weights(tmp_path) -> None:
     from singaffect.models import load_model
 
-    repo = tinyrepo.make_repo(tmp_path / "repo")
-    for stage in ("raw", "augment", "pad", "mel", "split"):
-        assert tinyrepo.run_stage(repo, stage) == 0, stage
+    repo = tinyrepo.repo_ready_to_train(tmp_path / "repo")
     weights = {}
     for masks in (0, 2):  # SpecAugment off and on
         for budget in (0.0, 4.0):  # 0: streamed from HDF5 with prefetching threads; 4 GiB: held in memory

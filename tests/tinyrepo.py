@@ -53,6 +53,9 @@ WHOLE_PIPELINE_PARAMS: dict[str, Any] = {
 }
 
 
+DATA_STAGES = ("raw", "augment", "pad", "mel", "split")  # raw audio to a train/val/test split
+
+
 def set_keys(params: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``params`` with dotted keys (``"augment.gain.p"``) set to new values."""
     params = copy.deepcopy(params)
@@ -144,7 +147,7 @@ def start_dvc(repo: Path, *args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def lock_hashes(repo: Path, stages: tuple[str, ...] = ("raw", "augment", "pad", "mel", "split")) -> dict[str, str]:
+def lock_hashes(repo: Path, stages: tuple[str, ...] = DATA_STAGES) -> dict[str, str]:
     """``{output path: md5}`` of ``stages`` in ``repo/dvc.lock`` (cached outputs only)."""
     lock = yaml.safe_load((Path(repo) / "dvc.lock").read_text())["stages"]
     return {out["path"]: out["md5"] for stage in stages for out in lock[stage].get("outs", [])}
@@ -175,6 +178,14 @@ def stage_argv(name: str, pipeline: Path = PROJECT / "dvc.yaml") -> list[str]:
     words = stage["cmd"].split()
     assert words[:3] == ["python", "-m", f"stages.{name}"], stage["cmd"]
     return words[3:]
+
+
+def repo_ready_to_train(dest: Path, **make_args: Any) -> Path:
+    """A tiny repo (``make_repo``) with its data stages run in-process, so a test can train on its split."""
+    repo = make_repo(dest, **make_args)
+    for name in DATA_STAGES:
+        assert run_stage(repo, name) == 0, name
+    return repo
 
 
 def run_stage(repo: Path, name: str) -> int:
