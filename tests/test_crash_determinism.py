@@ -32,7 +32,6 @@ import synth
 import tinyrepo
 from singaffect import corpus, storage
 
-DATA_STAGES = tinyrepo.DATA_STAGES
 HIDDEN_TEMP = re.compile(r"\.[^/]+\.tmp-\d+(\.\w+)?")
 
 
